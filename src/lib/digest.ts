@@ -39,8 +39,13 @@ export class Digester {
     this.hash.update(chunk);
     this.size += chunk.length;
   }
+  /** Finalises the hash; call once. */
   digest(): Digest {
     return `${this.algorithm}:${this.hash.digest('hex')}` as Digest;
+  }
+  /** The digest of what was written so far, without finalising. */
+  current(): Digest {
+    return `${this.algorithm}:${this.hash.copy().digest('hex')}` as Digest;
   }
 }
 
