@@ -1,0 +1,2 @@
+export type { SnapshotInfo, SnapshotKind, Snapshotter, Usage } from './snapshotter.js';
+export { OverlaySnapshotter, usageOf } from './overlay.js';

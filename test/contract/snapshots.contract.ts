@@ -1,0 +1,69 @@
+// The snapshotter contract, run against every implementation, with real mounts (root).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Snapshotter } from '../../src/snapshots/index.js';
+import { mountAll, unmount } from '../../src/lib/sys/index.js';
+
+async function withMounted<T>(s: Snapshotter, key: string, fn: (dir: string) => T): Promise<T> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-mnt-'));
+  mountAll(await s.mounts(key), dir);
+  try {
+    return fn(dir);
+  } finally {
+    unmount(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function snapshotterContract(name: string, make: () => { s: Snapshotter; cleanup(): void }): void {
+  test(`${name}: layers stack, and two writable snapshots of one parent never see each other's writes`, async () => {
+    const { s, cleanup } = make();
+    try {
+      await s.prepare('base-active');
+      await withMounted(s, 'base-active', (d) => writeFileSync(path.join(d, 'base'), 'from base'));
+      await s.commit('base', 'base-active');
+      await s.prepare('top-active', 'base');
+      await withMounted(s, 'top-active', (d) => {
+        assert.equal(readFileSync(path.join(d, 'base'), 'utf8'), 'from base');
+        writeFileSync(path.join(d, 'top'), 'from top');
+      });
+      await s.commit('top', 'top-active');
+      await s.prepare('c1', 'top');
+      await s.prepare('c2', 'top');
+      await withMounted(s, 'c1', (d) => writeFileSync(path.join(d, 'mine'), 'c1'));
+      await withMounted(s, 'c2', (d) => {
+        assert.equal(existsSync(path.join(d, 'mine')), false);
+        assert.equal(readFileSync(path.join(d, 'top'), 'utf8'), 'from top');
+      });
+      assert.equal(readFileSync(path.join(await s.upperDir('c1'), 'mine'), 'utf8'), 'c1');
+      await s.view('v', 'top');
+      await withMounted(s, 'v', (d) => assert.throws(() => writeFileSync(path.join(d, 'x'), 'x'), { code: 'EROFS' }));
+      assert.equal((await s.usage('base')).size, 'from base'.length);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test(`${name}: a parent with children cannot be removed; names are unique; unknown keys are NotFound`, async () => {
+    const { s, cleanup } = make();
+    try {
+      await s.prepare('a');
+      await s.commit('A', 'a');
+      await s.prepare('b', 'A');
+      await assert.rejects(s.remove('A'), { name: 'FailedPrecondition' });
+      await assert.rejects(s.prepare('b', 'A'), { name: 'AlreadyExists' });
+      await assert.rejects(s.stat('nope'), { name: 'NotFound' });
+      await assert.rejects(s.prepare('c', 'b'), { name: 'InvalidArgument' });
+      await s.remove('b');
+      await s.remove('A');
+      const names: string[] = [];
+      await s.walk((i) => void names.push(i.name));
+      assert.deepEqual(names, []);
+    } finally {
+      cleanup();
+    }
+  });
+}
