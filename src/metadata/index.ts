@@ -1,0 +1,1 @@
+export { RecordStore, SCHEMA_VERSION, checkSchema } from './records.js';
