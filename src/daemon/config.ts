@@ -1,0 +1,66 @@
+// berthd's settings, from flags named as dockerd's where they overlap.
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { InvalidArgument } from '../errdefs/index.js';
+import { isLogLevel, type LogLevel } from '../lib/log.js';
+
+export interface DaemonConfig {
+  hosts: string[];
+  dataRoot: string;
+  execRoot: string;
+  pidfile: string;
+  logLevel: LogLevel;
+}
+
+export const DEFAULT_SOCKET = 'unix:///run/berth/berth.sock';
+export const USAGE = `Usage:	berthd [OPTIONS]
+
+A container engine that speaks the Docker Engine API.
+
+Options:
+      --data-root string   Root directory of persistent state (default "/var/lib/berth")
+  -D, --debug              Enable debug mode
+      --exec-root string   Root directory for execution state files (default "/run/berth")
+  -H, --host list          Daemon socket(s) to connect to (default unix:///run/berth/berth.sock)
+  -l, --log-level string   Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
+      --pidfile string     Path to use for daemon PID file (default "<exec-root>/berthd.pid")
+  -v, --version            Print version information and quit
+  -h, --help               Print usage
+`;
+
+export function parseDaemonArgs(argv: string[]): DaemonConfig | 'help' | 'version' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        host: { type: 'string', short: 'H', multiple: true },
+        'data-root': { type: 'string' },
+        'exec-root': { type: 'string' },
+        pidfile: { type: 'string', short: 'p' },
+        'log-level': { type: 'string', short: 'l' },
+        debug: { type: 'boolean', short: 'D' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+      allowPositionals: false,
+      strict: true,
+    });
+  } catch (err) {
+    throw new InvalidArgument((err as Error).message.replace(/^Unknown option/, 'unknown flag'));
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (v.version) return 'version';
+  const logLevel = v.debug ? 'debug' : (v['log-level'] ?? 'info');
+  if (!isLogLevel(logLevel)) throw new InvalidArgument(`unable to parse logging level: ${logLevel}`);
+  const dataRoot = path.resolve(v['data-root'] ?? '/var/lib/berth');
+  const execRoot = path.resolve(v['exec-root'] ?? '/run/berth');
+  return {
+    hosts: v.host?.length ? v.host : [DEFAULT_SOCKET],
+    dataRoot,
+    execRoot,
+    pidfile: path.resolve(v.pidfile ?? path.join(execRoot, 'berthd.pid')),
+    logLevel,
+  };
+}

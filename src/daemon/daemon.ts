@@ -1,0 +1,194 @@
+// The composition root: builds every implementation on the data root, recovers what a crash
+// left, wires the API's backends, and serves.
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { LocalContentStore } from '../content/index.js';
+import { OverlaySnapshotter } from '../snapshots/index.js';
+import { checkSchema } from '../metadata/index.js';
+import { ImageService, loadImages, saveImages, selectForSave } from '../images/index.js';
+import { ApiServer, type Route } from '../api/server.js';
+import { systemRoutes, type SystemBackend } from '../api/routes/system.js';
+import { imageRoutes, type ImagesBackend } from '../api/routes/images.js';
+import { sendJson } from '../api/http.js';
+import { InvalidArgument, Unavailable } from '../errdefs/index.js';
+import { log } from '../lib/log.js';
+import { BERTH_VERSION } from '../lib/version.js';
+import type { DaemonConfig } from './config.js';
+import { EventBus } from './events.js';
+import { DataRootLock } from './lock.js';
+import { listen, parseHost } from './listen.js';
+
+export class Daemon {
+  readonly events = new EventBus();
+  readonly content: LocalContentStore;
+  readonly snapshotter: OverlaySnapshotter;
+  readonly images: ImageService;
+  private servers: http.Server[] = [];
+  private readonly id: string;
+
+  private constructor(readonly config: DaemonConfig, private readonly lock: DataRootLock) {
+    const root = config.dataRoot;
+    checkSchema(root);
+    this.content = new LocalContentStore(path.join(root, 'content'));
+    this.snapshotter = new OverlaySnapshotter(path.join(root, 'snapshots'));
+    this.images = new ImageService({
+      root: path.join(root, 'images'),
+      content: this.content,
+      snapshotter: this.snapshotter,
+      onEvent: (e) => this.events.publish('image', e.Action, e.id, e.name ? { name: e.name } : {}),
+    });
+    this.id = this.engineId();
+  }
+
+  static async start(config: DaemonConfig): Promise<Daemon> {
+    mkdirSync(config.dataRoot, { recursive: true, mode: 0o710 });
+    mkdirSync(config.execRoot, { recursive: true, mode: 0o700 });
+    const lock = DataRootLock.acquire(config.dataRoot);
+    try {
+      const d = new Daemon(config, lock);
+      await d.images.recover();
+      rmSync(path.join(config.dataRoot, 'tmp'), { recursive: true, force: true });
+      await d.serve();
+      writeFileSync(config.pidfile, `${process.pid}\n`);
+      return d;
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  private engineId(): string {
+    const file = path.join(this.config.dataRoot, 'engine-id');
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch {
+      const id = crypto.randomUUID();
+      writeFileSync(file, id);
+      return id;
+    }
+  }
+
+  private routes(): Route[] {
+    return [
+      ...systemRoutes(this.systemBackend()),
+      ...imageRoutes(this.imagesBackend()),
+      // Containers arrive with the runtime; until then there are none to list.
+      { method: 'GET', path: '/containers/json', handler: (r) => sendJson(r.res, 200, []) },
+    ];
+  }
+
+  private async serve(): Promise<void> {
+    const api = new ApiServer(this.routes(), { version: BERTH_VERSION });
+    for (const h of this.config.hosts) {
+      const l = parseHost(h);
+      // Each listener gets its own http.Server sharing one handler.
+      const server = this.servers.length === 0 ? api.http : http.createServer(api.http.listeners('request')[0] as http.RequestListener);
+      if (server !== api.http) for (const fn of api.http.listeners('upgrade')) server.on('upgrade', fn as (...a: unknown[]) => void);
+      await listen(server, l);
+      this.servers.push(server);
+      log.info('API listen on ' + (l.kind === 'unix' ? l.path : `${l.host}:${l.port}`));
+    }
+  }
+
+  private systemBackend(): SystemBackend {
+    const kernel = os.release();
+    return {
+      version: () => ({
+        Version: BERTH_VERSION, GitCommit: 'berth', GoVersion: `node${process.versions.node}`, Os: 'linux',
+        Arch: process.arch === 'x64' ? 'amd64' : process.arch, KernelVersion: kernel, BuildTime: '',
+      }),
+      info: async () => {
+        const images = this.images.records.images.size;
+        return {
+          ID: this.id, Containers: 0, ContainersRunning: 0, ContainersPaused: 0, ContainersStopped: 0, Images: images,
+          Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
+          Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'k8s-file'] },
+          MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
+          IPv4Forwarding: true, BridgeNfIptables: true, BridgeNfIp6tables: true, Debug: this.config.logLevel === 'debug',
+          NFd: 0, OomKillDisable: false, NGoroutines: 0, SystemTime: new Date().toISOString(), LoggingDriver: 'json-file',
+          CgroupDriver: 'cgroupfs', CgroupVersion: '1', NEventsListener: 0, KernelVersion: kernel,
+          OperatingSystem: osName(), OSVersion: '', OSType: 'linux', Architecture: os.machine(),
+          IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+          NCPU: os.cpus().length, MemTotal: os.totalmem(), GenericResources: null, DockerRootDir: this.config.dataRoot,
+          HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: os.hostname(), Labels: [], ExperimentalBuild: false,
+          ServerVersion: BERTH_VERSION, Runtimes: { runc: { path: 'runc' } }, DefaultRuntime: 'runc',
+          Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+          LiveRestoreEnabled: true, Isolation: '', InitBinary: '', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' }, InitCommit: { ID: '' },
+          SecurityOptions: ['name=seccomp,profile=builtin'], Warnings: null,
+        };
+      },
+      diskUsage: async () => {
+        const images = this.images.list({ all: true, sharedSize: true, containers: true }).map((i) => ({ ...i, Containers: Math.max(0, i.Containers) }));
+        return { LayersSize: this.images.usageTotal(), Images: images, Containers: [], Volumes: [], BuildCache: [] };
+      },
+      subscribe: (fn, since) => this.events.subscribe(fn, since),
+    };
+  }
+
+  private imagesBackend(): ImagesBackend {
+    const images = this.images;
+    const tmp = path.join(this.config.dataRoot, 'tmp');
+    return {
+      list: (o) => images.list(o),
+      inspect: (n) => images.inspect(n),
+      history: (n) => images.history(n),
+      tag: (s, t) => images.tag(s, t),
+      remove: (n, o) => images.remove(n, o),
+      importFrom: async (source, opts, progress) => {
+        let stream: Readable;
+        let label = '-';
+        if (source instanceof URL) {
+          label = source.toString();
+          progress(`Downloading from ${label}`);
+          const res = await fetch(source).catch((err) => {
+            throw new Unavailable(`Get "${label}": ${err.cause?.message ?? err.message}`);
+          });
+          if (!res.ok || !res.body) throw new InvalidArgument(`Get "${label}": unexpected status ${res.status}`);
+          stream = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+        } else {
+          stream = source;
+        }
+        const id = await images.importImage(stream, { ...opts, source: label });
+        return id;
+      },
+      save: (names) => {
+        if (!names.length) throw new InvalidArgument('no images specified');
+        const selected = selectForSave(images, names);
+        for (const s of selected) this.events.publish('image', 'save', s.id);
+        return saveImages(images, selected);
+      },
+      load: async (body) => {
+        const lines = await loadImages(images, body, tmp);
+        for (const l of lines) if (l.startsWith('Loaded image')) this.events.publish('image', 'load', l.replace(/^Loaded image( ID)?: /, ''));
+        return lines;
+      },
+      prune: (o) => images.prune({ filters: o.filters, all: o.filters?.['dangling']?.[0] === 'false' }),
+    };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections?.();
+    })));
+    for (const h of this.config.hosts) {
+      const l = parseHost(h);
+      if (l.kind === 'unix') rmSync(l.path, { force: true });
+    }
+    rmSync(this.config.pidfile, { force: true });
+    this.lock.release();
+  }
+}
+
+function osName(): string {
+  try {
+    const m = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'));
+    if (m) return m[1]!;
+  } catch {
+    // fall through
+  }
+  return 'Linux';
+}
