@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The main job, end to end: start berthd (if it is not running), make a base image from the host's
+# static busybox, and show what the engine holds. Run as root after scripts/setup.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+berth=bin/berth
+host="${BERTH_HOST:-unix:///run/berth/berth.sock}"
+export BERTH_HOST="$host"
+
+if ! $berth version >/dev/null 2>&1; then
+  echo "== starting berthd on $host"
+  mkdir -p /var/log
+  nohup bin/berthd -H "$host" >>/var/log/berthd.log 2>&1 &
+  for _ in $(seq 100); do $berth version >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+$berth version
+
+echo "== making a base image from /bin/busybox"
+scripts/busybox-rootfs.sh | $berth import -c 'CMD ["sh"]' -m 'busybox from the host' - busybox:latest
+$berth images
+$berth history busybox
+echo "== save | load round trip"
+$berth save busybox | $berth load
+$berth system df
