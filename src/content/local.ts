@@ -4,7 +4,7 @@
 //   <root>/labels/sha256/<hex>     labels as JSON, written atomically
 // A blob is written to its ingest file, fsynced, verified against the expected size and digest,
 // then renamed into place; a second writer of the same blob finds it there and drops its ingest.
-import { createReadStream, promises as fsp, existsSync, mkdirSync, readdirSync, rmSync, statSync, openSync, closeSync, constants as FS } from 'node:fs';
+import { createReadStream, promises as fsp, existsSync, mkdirSync, readdirSync, rmSync, statSync, openSync, writeSync, constants as FS } from 'node:fs';
 import type { Readable } from 'node:stream';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -87,7 +87,8 @@ export class LocalContentStore implements ContentStore {
     if (existsSync(data)) {
       for await (const chunk of createReadStream(data)) digester.update(chunk as Buffer);
     }
-    const handle = await fsp.open(data, 'a');
+    // Not O_APPEND: writes are positioned (at the digester's byte count) and may run in parallel.
+    const handle = await fsp.open(data, FS.O_WRONLY | FS.O_CREAT, 0o644);
     this.active.add(ref);
     return new LocalWriter(this, ref, dir, handle, digester, startedAt, () => this.active.delete(ref));
   }
@@ -200,11 +201,11 @@ class LocalWriter implements Writer {
 
   async write(chunk: Uint8Array): Promise<void> {
     if (this.closed) throw new InvalidArgument(`ingest ${this.ref}: writer is closed`);
+    // Synchronous writes to the page cache beat a libuv round trip per chunk (measured on a
+    // 300 MB import); the data is made durable once, by the fsync in commit().
     let off = 0;
-    while (off < chunk.length) {
-      const { bytesWritten } = await this.handle.write(chunk, off, chunk.length - off);
-      off += bytesWritten;
-    }
+    const position = this.digester.size;
+    while (off < chunk.length) off += writeSync(this.handle.fd, chunk, off, chunk.length - off, position + off);
     this.digester.update(chunk);
   }
 

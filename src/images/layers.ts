@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { InvalidArgument } from '../errdefs/index.js';
 import type { ContentStore } from '../content/index.js';
 import type { OverlaySnapshotter } from '../snapshots/index.js';
-import { usageOf } from '../snapshots/index.js';
 import { applyLayer } from '../lib/archive/index.js';
 import { MediaType } from '../lib/oci.js';
 import { sha256, type Digest } from '../lib/digest.js';
@@ -57,7 +56,9 @@ export class LayerStore {
           yield chunk;
         }
       };
-      const { diffID, size: tarSize } = await applyLayer(upper, tee(), { whiteouts: 'overlay' });
+      // The content writer hashes every byte it is given, so applyLayer need not hash them again.
+      const { size: tarSize, unpackedSize } = await applyLayer(upper, tee(), { whiteouts: 'overlay', digest: false });
+      const diffID = writer.digest();
       if (expectedDiffID && diffID !== expectedDiffID) {
         throw new InvalidArgument(`layer content does not match its diff ID: expected ${expectedDiffID}, got ${diffID}`);
       }
@@ -71,9 +72,8 @@ export class LayerStore {
       }
       await writer.commit({ digest: diffID, size: tarSize });
       committed = true;
-      const size = usageOf(upper).size;
       await this.snapshotter.commit(chainID, key);
-      const record: LayerRecord = { chainID, diffID, parent, size, blob: { mediaType: MediaType.OciLayer, digest: diffID, size: tarSize } };
+      const record: LayerRecord = { chainID, diffID, parent, size: unpackedSize, blob: { mediaType: MediaType.OciLayer, digest: diffID, size: tarSize } };
       this.records.layers.put(chainID, record);
       return record;
     } catch (err) {

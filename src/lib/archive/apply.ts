@@ -20,24 +20,32 @@ export const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 export interface ApplyOptions {
   whiteouts?: 'overlay' | 'delete';
+  /** Hash the stream for the diff ID (default). Off when the caller hashes the same bytes anyway. */
+  digest?: boolean;
 }
 
 export interface ApplyResult {
-  /** sha256 of the uncompressed tar stream: the layer's diff ID. */
-  diffID: Digest;
+  /** sha256 of the uncompressed tar stream: the layer's diff ID (unless `digest: false`). */
+  diffID?: Digest;
   /** Bytes of the uncompressed tar stream. */
   size: number;
+  /** Bytes of regular file content written (hardlinks counted once): the layer's disk usage. */
+  unpackedSize: number;
 }
 
 export async function applyLayer(root: string, source: AsyncIterable<Buffer>, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const mode = opts.whiteouts ?? 'overlay';
-  const digester = new Digester();
+  const digester = opts.digest === false ? undefined : new Digester();
+  let size = 0;
   const inner = source[Symbol.asyncIterator]();
   // Every byte is hashed, also the padding after the end-of-archive marker, so the diff ID is right.
   const hashed: AsyncIterableIterator<Buffer> = {
     async next() {
       const r = await inner.next();
-      if (!r.done) digester.update(r.value);
+      if (!r.done) {
+        digester?.update(r.value);
+        size += r.value.length;
+      }
       return r;
     },
     [Symbol.asyncIterator]() {
@@ -47,6 +55,7 @@ export async function applyLayer(root: string, source: AsyncIterable<Buffer>, op
   const known = new Set<string>([root]);
   const dirTimes: Array<[string, number]> = [];
   const unpacked = new Set<string>();
+  let unpackedSize = 0;
 
   for await (const entry of readTar({ [Symbol.asyncIterator]: () => hashed })) {
     const h = entry.header;
@@ -93,6 +102,7 @@ export async function applyLayer(root: string, source: AsyncIterable<Buffer>, op
         } finally {
           closeSync(fd);
         }
+        unpackedSize += h.size;
         break;
       }
       case 'symlink':
@@ -128,7 +138,7 @@ export async function applyLayer(root: string, source: AsyncIterable<Buffer>, op
     const [dir, mtime] = dirTimes[i]!;
     utimesSync(dir, mtime, mtime);
   }
-  return { diffID: digester.digest(), size: digester.size };
+  return { diffID: digester?.digest(), size, unpackedSize };
 }
 
 function ensureDir(root: string, rel: string, known: Set<string>): string {

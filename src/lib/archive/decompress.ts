@@ -45,11 +45,12 @@ export async function decompress(source: Readable): Promise<{ stream: Readable; 
     for (;;) {
       const r = await it.next();
       if (r.done) return;
-      yield Buffer.from(r.value);
+      yield r.value as Buffer;
     }
-  })(), { objectMode: false });
+  })(), { objectMode: false, highWaterMark: 1 << 20 });
   const compression = detectCompression(first);
   if (compression === 'none') return { stream: rest, compression };
+
   const tool = toolFor(compression);
   if (!tool) {
     const gunzip = createGunzip();
