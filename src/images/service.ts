@@ -84,12 +84,20 @@ export class ImageService {
     return img.chainIDs.reduce((n, c) => n + (this.records.layers.get(c)?.size ?? 0), 0);
   }
 
+  /** Stored references are normalised already; their familiar forms are memoised. */
+  private readonly familiar = new Map<string, string>();
+  private familiarOf(ref: string): string {
+    let f = this.familiar.get(ref);
+    if (f === undefined) this.familiar.set(ref, (f = familiarString(parseReference(ref))));
+    return f;
+  }
+
   private tagsOf(id: Digest): string[] {
-    return this.records.refsOf(id).filter((r) => !r.includes('@')).map((r) => familiarString(parseReference(r)));
+    return this.records.refsOf(id).filter((r) => !r.includes('@')).map((r) => this.familiarOf(r));
   }
 
   private digestsOf(img: ImageRecord): string[] {
-    return this.records.refsOf(img.id).filter((r) => r.includes('@')).map((r) => familiarString(parseReference(r)));
+    return this.records.refsOf(img.id).filter((r) => r.includes('@')).map((r) => this.familiarOf(r));
   }
 
   // ---- list ----------------------------------------------------------------------------------

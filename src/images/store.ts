@@ -40,6 +40,8 @@ export class ImageRecords {
   readonly images: RecordStore<ImageRecord>;
   readonly layers: RecordStore<LayerRecord>;
   private refs: Record<string, Digest>;
+  /** Reverse index: image ID -> its references, so listing is linear in the number of images. */
+  private readonly byImage = new Map<Digest, Set<string>>();
   private readonly refsFile: string;
   private readonly configs = new Map<Digest, ImageConfig>();
 
@@ -57,6 +59,19 @@ export class ImageRecords {
       }
     }
     if (dropped) this.saveRefs();
+    for (const [ref, id] of Object.entries(this.refs)) this.index(ref, id);
+  }
+
+  private index(ref: string, id: Digest): void {
+    let set = this.byImage.get(id);
+    if (!set) this.byImage.set(id, (set = new Set()));
+    set.add(ref);
+  }
+
+  private unindex(ref: string, id: Digest): void {
+    const set = this.byImage.get(id);
+    set?.delete(ref);
+    if (set?.size === 0) this.byImage.delete(id);
   }
 
   private saveRefs(): void {
@@ -78,7 +93,8 @@ export class ImageRecords {
 
   /** References (full form) pointing at `id`, tags before digests, sorted. */
   refsOf(id: Digest): string[] {
-    return Object.entries(this.refs).filter(([, v]) => v === id).map(([k]) => k).sort();
+    const set = this.byImage.get(id);
+    return set ? [...set].sort() : [];
   }
 
   allRefs(): Array<[string, Digest]> {
@@ -94,11 +110,14 @@ export class ImageRecords {
     const old = this.refs[ref];
     this.refs[ref] = id;
     this.saveRefs();
+    if (old) this.unindex(ref, old);
+    this.index(ref, id);
     return old !== id ? old : undefined;
   }
 
   deleteRef(ref: string): boolean {
     if (!(ref in this.refs)) return false;
+    this.unindex(ref, this.refs[ref]!);
     delete this.refs[ref];
     this.saveRefs();
     return true;
