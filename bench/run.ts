@@ -32,12 +32,22 @@ async function main(): Promise<void> {
     engines.push(await startBerth(repo, path.join(top, 'berth')));
     engines.push(await startDocker(path.join(top, 'docker')));
     engines.push(await startPodman(path.join(top, 'podman')));
-    if (want('memory')) results.push(scenarioIdleMemory(engines));
+    // A failing scenario is reported and the others still run.
+    const attempt = async (name: string, fn: () => Promise<Result | Result[]>) => {
+      try {
+        const r = await fn();
+        results.push(...(Array.isArray(r) ? r : [r]));
+      } catch (err) {
+        console.error(`scenario ${name} failed: ${err instanceof Error ? err.message : err}`);
+        results.push({ scenario: `${name} (failed: see log)`, unit: 's', values: {} });
+      }
+    };
+    if (want('memory')) await attempt('idle memory', async () => scenarioIdleMemory(engines));
     const rootfs = want('import') || want('saveload') ? bigRootfs(cache, repo) : '';
-    if (want('import') || want('saveload')) results.push(await scenarioImport(engines, rootfs));
-    if (want('saveload')) results.push(await scenarioSaveLoad(engines, top));
-    if (want('images')) results.push(...(await scenarioImages1000(engines, repo, top)));
-    if (want('memory')) results.push({ ...scenarioIdleMemory(engines), scenario: 'daemon memory after the scenarios (RSS)' });
+    if (want('import') || want('saveload')) await attempt('import', () => scenarioImport(engines, rootfs));
+    if (want('saveload')) await attempt('save/load', () => scenarioSaveLoad(engines, top));
+    if (want('images')) await attempt('images', () => scenarioImages1000(engines, repo, top));
+    if (want('memory')) await attempt('memory', async () => ({ ...scenarioIdleMemory(engines), scenario: 'daemon memory after the scenarios (RSS)' }));
   } finally {
     for (const e of engines.reverse()) await e.stop().catch((err) => console.error(`stopping ${e.name}: ${err}`));
     rmSync(top, { recursive: true, force: true });

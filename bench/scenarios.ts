@@ -51,7 +51,8 @@ export function bigRootfs(cache: string, repo: string): string {
 
 function apiRequest(socket: string, method: string, p: string, body?: Buffer): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socket, method, path: p, headers: body ? { 'Content-Length': body.length } : {} }, (res) => {
+    // agent: false: a pooled keep-alive socket the daemon already closed would fail with EPIPE.
+    const req = http.request({ socketPath: socket, method, path: p, agent: false, headers: body ? { 'Content-Length': body.length } : {} }, (res) => {
       let s = '';
       res.on('data', (d) => (s += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: s }));
@@ -91,7 +92,9 @@ export async function scenarioImages1000(engines: Engine[], repo: string, dir: s
       writeFileSync(path.join(tinyDir, 'id'), String(i));
       const tar = execFileSync('tar', ['-C', tinyDir, '-cf', '-', 'id']);
       if (e.socket) {
-        const r = await apiRequest(e.socket, 'POST', `/images/create?fromSrc=-&repo=bench/many&tag=t${i}`, tar);
+        const r = await apiRequest(e.socket, 'POST', `/images/create?fromSrc=-&repo=bench/many&tag=t${i}`, tar).catch((err) => {
+          throw new Error(`${e.name}: import ${i}: ${err.message}`);
+        });
         if (r.status !== 200) throw new Error(`${e.name} import: ${r.status} ${r.body}`);
       } else {
         sh([...e.cli, 'import', '-', `bench/many:t${i}`], tar);
