@@ -8,14 +8,17 @@ import { Readable } from 'node:stream';
 import { LocalContentStore } from '../content/index.js';
 import { OverlaySnapshotter } from '../snapshots/index.js';
 import { checkSchema } from '../metadata/index.js';
-import { ImageService, loadImages, saveImages, selectForSave } from '../images/index.js';
+import { ImageService, loadImages, saveImages, selectForSave, familiarString, parseReference } from '../images/index.js';
+import { ContainerService } from '../containers/index.js';
+import { Runtime } from '../runtime/index.js';
+import { containerRoutes, type ContainersBackend } from '../api/routes/containers.js';
 import { ApiServer, type Route } from '../api/server.js';
 import { systemRoutes, type SystemBackend } from '../api/routes/system.js';
 import { imageRoutes, type ImagesBackend } from '../api/routes/images.js';
-import { sendJson } from '../api/http.js';
 import { InvalidArgument, Unavailable } from '../errdefs/index.js';
 import { log } from '../lib/log.js';
 import { BERTH_VERSION } from '../lib/version.js';
+import { which } from '../lib/which.js';
 import type { DaemonConfig } from './config.js';
 import { EventBus } from './events.js';
 import { DataRootLock } from './lock.js';
@@ -26,6 +29,7 @@ export class Daemon {
   readonly content: LocalContentStore;
   readonly snapshotter: OverlaySnapshotter;
   readonly images: ImageService;
+  readonly containers: ContainerService;
   private servers: http.Server[] = [];
   private readonly id: string;
 
@@ -40,6 +44,12 @@ export class Daemon {
       snapshotter: this.snapshotter,
       onEvent: (e) => this.events.publish('image', e.Action, e.id, e.name ? { name: e.name } : {}),
     });
+    const runtime = new Runtime({
+      runc: which('runc') ?? '/usr/sbin/runc', conmon: which('conmon') ?? '/usr/bin/conmon', runcRoot: path.join(config.execRoot, 'runc'),
+      exitDir: path.join(config.execRoot, 'exits'), socketDir: path.join(config.execRoot, 's'),
+    });
+    this.containers = new ContainerService(root, this.images, runtime, (e) => this.events.publish('container', e.action, e.id, e.attributes));
+    this.images.setUsedBy((id) => this.containers.usersOf(id));
     this.id = this.engineId();
   }
 
@@ -50,6 +60,8 @@ export class Daemon {
     try {
       const d = new Daemon(config, lock);
       await d.images.recover();
+      d.containers.watchExits();
+      await d.containers.recover();
       rmSync(path.join(config.dataRoot, 'tmp'), { recursive: true, force: true });
       await d.serve();
       writeFileSync(config.pidfile, `${process.pid}\n`);
@@ -75,8 +87,7 @@ export class Daemon {
     return [
       ...systemRoutes(this.systemBackend()),
       ...imageRoutes(this.imagesBackend()),
-      // Containers arrive with the runtime; until then there are none to list.
-      { method: 'GET', path: '/containers/json', handler: (r) => sendJson(r.res, 200, []) },
+      ...containerRoutes(this.containersBackend()),
     ];
   }
 
@@ -93,6 +104,15 @@ export class Daemon {
     }
   }
 
+  private containersBackend(): ContainersBackend {
+    const b = Object.create(this.containers) as ContainersBackend;
+    b.imageName = (id: string) => {
+      const ref = this.images.records.refsOf(id as never).find((r) => !r.includes('@'));
+      return ref ? familiarString(parseReference(ref)) : id.slice(7, 19);
+    };
+    return b;
+  }
+
   private systemBackend(): SystemBackend {
     const kernel = os.release();
     return {
@@ -102,8 +122,11 @@ export class Daemon {
       }),
       info: async () => {
         const images = this.images.records.images.size;
+        const all = this.containers.all();
+        const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
+        const paused = all.filter((c) => c.State.Paused).length;
         return {
-          ID: this.id, Containers: 0, ContainersRunning: 0, ContainersPaused: 0, ContainersStopped: 0, Images: images,
+          ID: this.id, Containers: all.length, ContainersRunning: running, ContainersPaused: paused, ContainersStopped: all.length - running - paused, Images: images,
           Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
           Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'k8s-file'] },
           MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
@@ -170,6 +193,7 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
+    this.containers.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
       s.close(() => resolve());
       s.closeAllConnections?.();
