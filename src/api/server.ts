@@ -45,6 +45,8 @@ export interface ServerIdentity {
 export class ApiServer {
   private readonly routes: CompiledRoute[];
   readonly http: http.Server;
+  /** Hijacked connections (attach, exec): server.close() would wait for them forever. */
+  private readonly hijacked = new Set<Duplex>();
 
   constructor(routes: Route[], private readonly identity: ServerIdentity) {
     this.routes = routes.map(compile);
@@ -118,12 +120,20 @@ export class ApiServer {
       return;
     }
     const request: Request = { ...found.request, raw: req, res: undefined as unknown as ServerResponse };
+    this.hijacked.add(socket);
+    socket.once('close', () => this.hijacked.delete(socket));
     try {
       await found.route.upgrade(request, socket, head);
     } catch (err) {
       const status = statusOf(err);
       if (socket.writable) socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ message: messageOf(err) })}\n`);
     }
+  }
+
+  /** Ends every hijacked stream, so that closing the server does not wait on them. */
+  closeHijacked(): void {
+    for (const s of this.hijacked) s.destroy();
+    this.hijacked.clear();
   }
 
   private fail(res: ServerResponse, err: unknown, req: IncomingMessage): void {

@@ -9,7 +9,7 @@ import { log } from '../lib/log.js';
 import { isMountPoint, mountAll, unmountRecursive } from '../lib/sys/index.js';
 import { RecordStore } from '../metadata/index.js';
 import type { ImageService } from '../images/index.js';
-import { buildSpec, composeArgv, readLogs, resolveUser, Runtime, RuntimeError, type LogRecord, type OciMount } from '../runtime/index.js';
+import { buildSpec, composeArgv, readLogs, resizeTerminal, resolveUser, Runtime, RuntimeError, StdinPipe, type LogRecord, type OciMount } from '../runtime/index.js';
 import { randomName, validName } from './names.js';
 import { ZERO_TIME, type ContainerConfig, type ContainerRecord, type HostConfig } from './types.js';
 
@@ -34,6 +34,9 @@ export class ContainerService {
   private watcher?: FSWatcher;
   private readonly exits = new Map<string, Promise<void>>();
   private readonly exitResolvers = new Map<string, () => void>();
+  /** Readers (attach streams) that must finish with the log before an auto-remove deletes it. */
+  private readonly stdins = new Map<string, StdinPipe>();
+  private readonly holds = new Map<string, { count: number; idle: Array<() => void> }>();
 
   constructor(
     root: string,
@@ -57,6 +60,11 @@ export class ContainerService {
     if (matches.length === 1) return matches[0]!;
     if (matches.length > 1) throw new InvalidArgument(`multiple IDs found with provided prefix: ${ref}`);
     throw new NotFound(`No such container: ${ref}`);
+  }
+
+  /** The record by full ID, or undefined once removed. */
+  get(id: string): ContainerRecord | undefined {
+    return this.records.get(id);
   }
 
   all(): ContainerRecord[] {
@@ -190,7 +198,7 @@ export class ContainerService {
       writeFileSync(path.join(this.bundle(c.Id), 'config.json'), JSON.stringify(spec));
       rmSync(this.runtime.exitFile(c.Id), { force: true });
       await this.runtime.delete(c.Id); // a leftover from a crash would block create
-      const pid = await this.runtime.create({ id: c.Id, name: c.Name.slice(1), bundle: this.bundle(c.Id), logPath: this.logPath(c.Id), tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin });
+      const pid = await this.runtime.create({ id: c.Id, name: c.Name.slice(1), bundle: this.bundle(c.Id), logPath: this.logPath(c.Id), tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, stdinOnce: !!c.Config.StdinOnce });
       this.expectExit(c.Id);
       await this.runtime.start(c.Id);
       c.State = { ...c.State, Status: 'running', Running: true, Paused: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: ZERO_TIME, OOMKilled: false };
@@ -237,6 +245,8 @@ export class ContainerService {
     this.handling.add(id);
     try {
       const oom = this.oomKilled(id);
+      this.stdins.get(id)?.close();
+      this.stdins.delete(id);
       await this.runtime.delete(id).catch((err) => log.warn('runc delete failed', { id, error: err }));
       unmountRecursive(path.join(this.bundle(id), 'rootfs'));
       c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
@@ -247,7 +257,10 @@ export class ContainerService {
       this.exits.delete(id);
       for (const w of this.waiters.get(id) ?? []) w();
       this.waiters.delete(id);
-      if (c.HostConfig.AutoRemove) await this.remove(id, { force: true }).catch((err) => log.warn('auto-remove failed', { id, error: err }));
+      if (c.HostConfig.AutoRemove) {
+        await this.released(id, 10_000);
+        await this.remove(id, { force: true }).catch((err) => log.warn('auto-remove failed', { id, error: err }));
+      }
     } finally {
       this.handling.delete(id);
     }
@@ -306,21 +319,15 @@ export class ContainerService {
   async wait(ref: string, condition = 'not-running'): Promise<number> {
     const c = this.resolve(ref);
     const id = c.Id;
-    if (condition === 'not-running' && !c.State.Running) return c.State.ExitCode;
-    await new Promise<void>((resolve) => {
-      const list = this.waiters.get(id) ?? [];
+    const on = (key: string) => new Promise<void>((resolve) => {
+      const list = this.waiters.get(key) ?? [];
       list.push(resolve);
-      this.waiters.set(id, list);
+      this.waiters.set(key, list);
     });
-    const after = this.records.get(id);
-    if (condition === 'removed' && after) {
-      await new Promise<void>((resolve) => {
-        const list = this.waiters.get(`removed:${id}`) ?? [];
-        list.push(resolve);
-        this.waiters.set(`removed:${id}`, list);
-      });
-    }
-    return (after ?? c).State.ExitCode;
+    if (condition === 'next-exit' || c.State.Running) await on(id);
+    const exited = this.records.get(id) ?? c;
+    if (condition === 'removed' && this.records.has(id)) await on(`removed:${id}`);
+    return exited.State.ExitCode;
   }
 
   async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
@@ -338,9 +345,64 @@ export class ContainerService {
     this.records.delete(c.Id);
     rmSync(this.bundle(c.Id), { recursive: true, force: true });
     rmSync(this.runtime.exitFile(c.Id), { force: true });
+    rmSync(path.join(this.runtime.config.socketDir, c.Id), { force: true });
     this.event('destroy', c);
     for (const w of this.waiters.get(`removed:${c.Id}`) ?? []) w();
     this.waiters.delete(`removed:${c.Id}`);
+  }
+
+  /** The container's stdin (through conmon), shared by every attach stream; undefined if closed. */
+  stdin(id: string): StdinPipe | undefined {
+    const c = this.records.get(id);
+    if (!c?.Config.OpenStdin || !c.State.Running) return undefined;
+    let pipe = this.stdins.get(id);
+    if (!pipe) {
+      pipe = new StdinPipe(path.join(this.runtime.config.socketDir, id));
+      this.stdins.set(id, pipe);
+    }
+    return pipe;
+  }
+
+  /** The client's stdin ended: with StdinOnce the container's stdin closes too. */
+  closeStdin(id: string): void {
+    const c = this.records.get(id);
+    if (!c?.Config.StdinOnce) return;
+    this.stdins.get(id)?.close();
+    this.stdins.delete(id);
+  }
+
+  resize(ref: string, height: number, width: number): void {
+    const c = this.resolve(ref);
+    if (!c.State.Running) throw new Conflict(`Container ${c.Id} is not running`);
+    if (!c.Config.Tty) return;
+    resizeTerminal(this.bundle(c.Id), height, width);
+  }
+
+  /** Keeps the container's log from being removed until the returned release is called. */
+  hold(id: string): () => void {
+    const h = this.holds.get(id) ?? { count: 0, idle: [] };
+    h.count++;
+    this.holds.set(id, h);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--h.count > 0) return;
+      this.holds.delete(id);
+      for (const fn of h.idle) fn();
+    };
+  }
+
+  private released(id: string, timeoutMs: number): Promise<void> {
+    const h = this.holds.get(id);
+    if (!h) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      h.idle.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   // ---- logs ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ export interface ContainerConfig extends ImageRunConfig {
   Image?: string;
   NetworkDisabled?: boolean;
   StopTimeout?: number;
+  DetachKeys?: string;
 }
 
 export interface HostConfig {

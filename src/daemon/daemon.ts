@@ -31,6 +31,7 @@ export class Daemon {
   readonly images: ImageService;
   readonly containers: ContainerService;
   private servers: http.Server[] = [];
+  private api?: ApiServer;
   private readonly id: string;
 
   private constructor(readonly config: DaemonConfig, private readonly lock: DataRootLock) {
@@ -93,6 +94,7 @@ export class Daemon {
 
   private async serve(): Promise<void> {
     const api = new ApiServer(this.routes(), { version: BERTH_VERSION });
+    this.api = api;
     for (const h of this.config.hosts) {
       const l = parseHost(h);
       // Each listener gets its own http.Server sharing one handler.
@@ -194,6 +196,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     this.containers.close();
+    this.api?.closeHijacked();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
       s.close(() => resolve());
       s.closeAllConnections?.();

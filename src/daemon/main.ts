@@ -41,6 +41,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`Processing signal '${signal}'`);
+    // Containers outlive berthd anyway; a stuck client connection must not keep it alive.
+    setTimeout(() => {
+      log.warn('shutdown timed out; exiting');
+      process.exit(0);
+    }, 5000).unref();
     daemon.stop().then(
       () => process.exit(0),
       (err) => {

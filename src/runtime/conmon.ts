@@ -27,6 +27,8 @@ export interface CreateOptions {
   logPath: string;
   tty: boolean;
   stdin: boolean;
+  /** Closing the attach socket closes the container's stdin (docker run -i without -d). */
+  stdinOnce?: boolean;
 }
 
 /** An OCI runtime failure with runc's message; the exit code Docker gives such a container. */
@@ -69,7 +71,8 @@ export class Runtime {
       '--runtime-arg', '--root', '--runtime-arg', this.config.runcRoot, '--log-level', 'error',
     ];
     if (opts.tty) args.push('-t');
-    if (opts.stdin) args.push('-i', '--leave-stdin-open');
+    if (opts.stdin) args.push('-i');
+    if (opts.stdin && !opts.stdinOnce) args.push('--leave-stdin-open');
     const child = spawn(this.config.conmon, args, {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       env: { ...process.env, _OCI_SYNCPIPE: '3' },

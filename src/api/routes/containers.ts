@@ -96,8 +96,55 @@ function timeParamNs(v: string | null): bigint | undefined {
   return BigInt(Math.floor(parseUntil(v))) * 1_000_000n;
 }
 
+/** Docker's detach keys ("ctrl-p,ctrl-q" by default) as bytes. */
+export function detachKeys(spec: string | undefined): Buffer {
+  const keys = (spec || 'ctrl-p,ctrl-q').split(',').map((k) => {
+    const m = /^ctrl-(.)$/i.exec(k.trim());
+    if (m) {
+      const ch = m[1]!.toLowerCase();
+      const code = ch === '@' ? 0 : ch === '[' ? 27 : ch === '\\' ? 28 : ch === ']' ? 29 : ch === '^' ? 30 : ch === '_' ? 31 : ch.charCodeAt(0) - 96;
+      if (code < 0 || code > 31) throw new InvalidArgument(`Invalid escape keys (${spec}) provided`);
+      return code;
+    }
+    if (k.length !== 1) throw new InvalidArgument(`Invalid escape keys (${spec}) provided`);
+    return k.charCodeAt(0);
+  });
+  return Buffer.from(keys);
+}
+
+/** Client input to the container's stdin until the client ends it or types the detach keys. */
+function forwardStdin(b: ContainersBackend, id: string, sock: Duplex, head: Buffer | undefined, keys: Buffer, ac: AbortController): void {
+  const pipe = b.stdin(id);
+  if (!pipe) return;
+  let matched = 0;
+  let chain = Promise.resolve();
+  const onData = (d: Buffer) => {
+    // Look for the detach sequence; bytes of a partial match are held back until it breaks.
+    let start = 0;
+    for (let i = 0; i < d.length; i++) {
+      if (d[i] === keys[matched]) {
+        matched++;
+        if (matched === keys.length) {
+          const before = d.subarray(start, Math.max(start, i + 1 - keys.length));
+          if (before.length) chain = chain.then(() => pipe.write(before));
+          sock.off('data', onData);
+          ac.abort();
+          chain.finally(() => sock.end());
+          return;
+        }
+      } else if (matched) {
+        matched = 0;
+      }
+    }
+    chain = chain.then(() => pipe.write(d.subarray(start)));
+  };
+  if (head?.length) onData(head);
+  sock.on('data', onData);
+  sock.once('end', () => void chain.finally(() => b.closeStdin(id)));
+}
+
 export function containerRoutes(b: ContainersBackend): Route[] {
-  const attach = async (r: Request, out: Duplex | Writable, upgraded: boolean) => {
+  const attach = async (r: Request, out: Duplex | Writable, upgraded: boolean, head?: Buffer) => {
     const c = b.resolve(r.params['id']!);
     const tty = !!c.Config.Tty;
     const contentType = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
@@ -110,16 +157,22 @@ export function containerRoutes(b: ContainersBackend): Route[] {
     }
     const ac = new AbortController();
     out.on('close', () => ac.abort());
-    // Output comes from conmon's log: a container attached before it starts is followed from its
-    // start; attaching to a running one shows only what comes next (all of it with logs=1).
-    const wasRunning = c.State.Running;
-    await b.startedOrExited(c.Id);
-    const current = b.resolve(c.Id);
-    const stopped = current.State.Running ? b.exited(c.Id) : Promise.resolve();
-    const tail = boolParam(r.query, 'logs') || !wasRunning ? undefined : 0;
-    await pipeLogs(readLogs(b.logPath(c.Id), { follow: true, stopped, signal: ac.signal, tail }), out, tty, {
-      stdout: boolParam(r.query, 'stdout'), stderr: boolParam(r.query, 'stderr'), timestamps: false,
-    });
+    const release = b.hold(c.Id);
+    try {
+      // Output comes from conmon's log: a container attached before it starts is followed from its
+      // start; attaching to a running one shows only what comes next (all of it with logs=1).
+      const wasRunning = c.State.Running;
+      await b.startedOrExited(c.Id);
+      if (boolParam(r.query, 'stdin') && 'read' in out) forwardStdin(b, c.Id, out as Duplex, head, detachKeys(r.query.get('detachKeys') ?? c.Config.DetachKeys), ac);
+      const running = b.get(c.Id)?.State.Running ?? false;
+      const stopped = running ? b.exited(c.Id) : Promise.resolve();
+      const tail = boolParam(r.query, 'logs') || !wasRunning ? undefined : 0;
+      await pipeLogs(readLogs(b.logPath(c.Id), { follow: true, stopped, signal: ac.signal, tail }), out, tty, {
+        stdout: boolParam(r.query, 'stdout'), stderr: boolParam(r.query, 'stderr'), timestamps: false,
+      });
+    } finally {
+      release();
+    }
     out.end();
   };
   return [
@@ -194,7 +247,11 @@ export function containerRoutes(b: ContainersBackend): Route[] {
         r.res.detachSocket(sock);
         await attach(r, sock, false);
       },
-      upgrade: async (r, socket) => attach(r, socket, true),
+      upgrade: async (r, socket, head) => attach(r, socket, true, head),
     },
+    { method: 'POST', path: '/containers/{id}/resize', handler: (r) => {
+      b.resize(r.params['id']!, intParam(r.query, 'h') ?? 0, intParam(r.query, 'w') ?? 0);
+      sendNoContent(r.res, 200);
+    } },
   ];
 }

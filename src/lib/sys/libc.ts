@@ -5,7 +5,7 @@ import koffi from 'koffi';
 import { constants as osConstants } from 'node:os';
 import { closeSync } from 'node:fs';
 
-const lib = koffi.load('libc.so.6');
+export const lib = koffi.load('libc.so.6');
 
 const c = {
   mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
