@@ -1,6 +1,8 @@
 // The OCI runtime spec (config.json) for a container, with Docker's defaults: its capability set,
 // masked and read-only /proc and /sys paths, a minimal /dev, and namespaces for PID, mount, UTS,
 // IPC and network.
+import { readFileSync } from 'node:fs';
+
 export const DEFAULT_CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
   'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
@@ -14,6 +16,22 @@ export const ALL_CAPABILITIES = [
   'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
   'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ];
+
+/** ALL_CAPABILITIES is in capability-number order; keep those berthd's own bounding set holds
+ *  (a capability the host withholds makes runc fail with EPERM). */
+let grantable: string[] | undefined;
+export function grantableCapabilities(): string[] {
+  if (grantable) return grantable;
+  let bnd = (1n << BigInt(ALL_CAPABILITIES.length)) - 1n;
+  try {
+    const m = /^CapBnd:\s*([0-9a-f]+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) bnd = BigInt(`0x${m[1]}`);
+  } catch {
+    // keep all
+  }
+  grantable = ALL_CAPABILITIES.filter((_, i) => (bnd >> BigInt(i)) & 1n);
+  return grantable;
+}
 
 const MASKED_PATHS = [
   '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats',
@@ -62,10 +80,10 @@ function normalizeCap(c: string): string {
 }
 
 export function capabilitiesFor(input: Pick<SpecInput, 'capAdd' | 'capDrop' | 'privileged'>): string[] {
-  if (input.privileged) return ALL_CAPABILITIES;
+  if (input.privileged) return grantableCapabilities();
   const add = input.capAdd.map(normalizeCap);
   const drop = input.capDrop.map(normalizeCap);
-  let caps = add.includes('CAP_ALL') ? [...ALL_CAPABILITIES] : [...DEFAULT_CAPABILITIES, ...add.filter((c) => c !== 'CAP_ALL')];
+  let caps = add.includes('CAP_ALL') ? [...grantableCapabilities()] : [...DEFAULT_CAPABILITIES, ...add.filter((c) => c !== 'CAP_ALL')];
   if (drop.includes('CAP_ALL')) caps = add.filter((c) => c !== 'CAP_ALL');
   else caps = caps.filter((c) => !drop.includes(c));
   return [...new Set(caps)];
