@@ -1,0 +1,99 @@
+// The build cache, keyed like BuildKit's but visible like the classic builder's: a step is reused
+// when its parent image, its instruction after substitution and (COPY/ADD) its sources' content
+// hash all match. Entries live in one JSON file written atomically, so they survive a restart;
+// each remembers what it was made from, so a miss can say what changed.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { sha256, type Digest } from '../lib/digest.js';
+import { writeJsonAtomic } from '../lib/atomic.js';
+
+export interface CacheProbe {
+  parent: string;
+  /** The instruction after substitution, as recorded in history. */
+  instruction: string;
+  /** Build args (name=value) that the step saw; part of the key through `instruction` for RUN. */
+  args?: Record<string, string>;
+  /** COPY/ADD: per-source-file hashes (path -> hash of content and metadata). */
+  files?: Record<string, string>;
+}
+
+interface Entry extends CacheProbe {
+  image: Digest;
+  at: string;
+}
+
+interface State {
+  version: 1;
+  entries: Record<string, Entry>;
+}
+
+export function cacheKey(p: CacheProbe): string {
+  const files = p.files ? Object.keys(p.files).sort().map((k) => `${k}\0${p.files![k]}`).join('\n') : '';
+  const args = p.args ? Object.keys(p.args).sort().map((k) => `${k}=${p.args![k]}`).join('\n') : '';
+  return sha256(`${p.parent}\n${p.instruction}\n${args}\n${files}`);
+}
+
+export class BuildCache {
+  private state: State;
+  private readonly file: string;
+
+  constructor(root: string, private readonly exists: (id: Digest) => boolean) {
+    this.file = path.join(root, 'cache.json');
+    this.state = existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as State) : { version: 1, entries: {} };
+  }
+
+  lookup(p: CacheProbe): Digest | undefined {
+    const e = this.state.entries[cacheKey(p)];
+    if (!e) return undefined;
+    if (!this.exists(e.image)) return undefined; // the image was deleted since
+    return e.image;
+  }
+
+  store(p: CacheProbe, image: Digest): void {
+    const key = cacheKey(p);
+    this.state.entries[key] = { ...p, image, at: new Date().toISOString() };
+    // Forget entries whose images are gone, so the file does not grow without bound.
+    for (const [k, e] of Object.entries(this.state.entries)) if (!this.exists(e.image)) delete this.state.entries[k];
+    writeJsonAtomic(this.file, this.state);
+  }
+
+  /** Why a probe missed, from the nearest earlier entry on the same parent; undefined if none is known. */
+  explain(p: CacheProbe): string | undefined {
+    const siblings = Object.values(this.state.entries).filter((e) => e.parent === p.parent && this.exists(e.image));
+    if (!siblings.length) return undefined;
+    const verb = p.instruction.split(/\s+/)[0];
+    const same = siblings.filter((e) => e.instruction === p.instruction);
+    for (const e of same) {
+      const why = diffFiles(e.files ?? {}, p.files ?? {});
+      if (why.length) return why.slice(0, 5).join(', ') + (why.length > 5 ? `, and ${why.length - 5} more` : '');
+      const args = diffArgs(e.args ?? {}, p.args ?? {});
+      if (args.length) return args.join(', ');
+    }
+    const sameVerb = siblings.filter((e) => e.instruction.split(/\s+/)[0] === verb).sort((a, b) => (a.at < b.at ? 1 : -1));
+    if (sameVerb.length) {
+      const args = diffArgs(sameVerb[0]!.args ?? {}, p.args ?? {});
+      if (args.length) return args.join(', ');
+      return `instruction changed (was: ${sameVerb[0]!.instruction})`;
+    }
+    const last = siblings.sort((a, b) => (a.at < b.at ? 1 : -1))[0]!;
+    return `instruction changed (was: ${last.instruction})`;
+  }
+}
+
+function diffFiles(before: Record<string, string>, after: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const k of Object.keys(after).sort()) {
+    if (!(k in before)) out.push(`file ${k} added`);
+    else if (before[k] !== after[k]) out.push(`file ${k} changed`);
+  }
+  for (const k of Object.keys(before).sort()) if (!(k in after)) out.push(`file ${k} removed`);
+  return out;
+}
+
+function diffArgs(before: Record<string, string>, after: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (before[k] !== after[k]) out.push(`build arg ${k} changed`);
+  }
+  return out.sort();
+}
