@@ -18,7 +18,7 @@ import { BuildCache, type CacheProbe } from './cache.js';
 import { copyIntoRoot, hashSources, isArchive, parseChmod, resolveChown, resolveSources, stageFile, type CopySource } from './copy.js';
 import { StepLayers } from './layers.js';
 import { resolveInRoot } from '../lib/archive/index.js';
-import { unmountRecursive } from '../lib/sys/index.js';
+import { lgetxattr, unmountRecursive } from '../lib/sys/index.js';
 import { applyDockerignore, unpackContext } from './context.js';
 import { Readable } from 'node:stream';
 
@@ -719,14 +719,22 @@ class BuildRun {
     const top = this.topChain(state);
     const lowers = top ? [await this.o.images.snapshotter.upperDir(top), ...(await this.o.images.snapshotter.lowerDirsOf(top))] : [];
     const inImage = (rel: string) => lowers.some((l) => lstatSync(path.join(l, rel), { throwIfNoEntry: false }));
-    for (const rel of ['etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'proc', 'sys', 'dev', 'etc']) {
+    for (const rel of ['etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'proc', 'sys', 'dev']) {
       const host = path.join(upper, rel);
       const st = lstatSync(host, { throwIfNoEntry: false });
       if (!st || inImage(rel)) continue;
       if (st.isFile() && st.size === 0) rmSync(host);
       else if (st.isDirectory() && readdirSync(host).length === 0) rmSync(host, { recursive: true });
     }
+    // /etc copied up only to hold those mount points is not a change either.
+    const etc = path.join(upper, 'etc');
+    const est = lstatSync(etc, { throwIfNoEntry: false });
+    if (est?.isDirectory() && readdirSync(etc).length === 0 && inImage('etc') && !isOpaque(etc)) rmSync(etc, { recursive: true });
   }
+}
+
+function isOpaque(dir: string): boolean {
+  return lgetxattr(dir, 'trusted.overlay.opaque')?.toString() === 'y';
 }
 
 function expandHeredoc(content: string, lookup: Lookup, escape: string): string {
