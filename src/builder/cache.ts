@@ -59,9 +59,10 @@ export class BuildCache {
 
   /** Why a probe missed, from the nearest earlier entry on the same parent; undefined if none is known. */
   explain(p: CacheProbe): string | undefined {
-    const siblings = Object.values(this.state.entries).filter((e) => e.parent === p.parent && this.exists(e.image));
+    // Newest first: the build before this one is the one a person compares with.
+    const siblings = Object.values(this.state.entries).filter((e) => e.parent === p.parent && this.exists(e.image)).sort((a, b) => (a.at < b.at ? 1 : -1));
     if (!siblings.length) return undefined;
-    const verb = p.instruction.split(/\s+/)[0];
+    const verb = verbOf(p.instruction);
     const same = siblings.filter((e) => e.instruction === p.instruction);
     for (const e of same) {
       const why = diffFiles(e.files ?? {}, p.files ?? {});
@@ -69,15 +70,24 @@ export class BuildCache {
       const args = diffArgs(e.args ?? {}, p.args ?? {});
       if (args.length) return args.join(', ');
     }
-    const sameVerb = siblings.filter((e) => e.instruction.split(/\s+/)[0] === verb).sort((a, b) => (a.at < b.at ? 1 : -1));
+    const sameVerb = siblings.filter((e) => verbOf(e.instruction) === verb);
     if (sameVerb.length) {
       const args = diffArgs(sameVerb[0]!.args ?? {}, p.args ?? {});
       if (args.length) return args.join(', ');
-      return `instruction changed (was: ${sameVerb[0]!.instruction})`;
+      return `instruction changed (was: ${readable(sameVerb[0]!.instruction)})`;
     }
-    const last = siblings.sort((a, b) => (a.at < b.at ? 1 : -1))[0]!;
-    return `instruction changed (was: ${last.instruction})`;
+    return `instruction changed (was: ${readable(siblings[0]!.instruction)})`;
   }
+}
+
+/** The instruction keyword of a history text: `... #(nop)  ENV x` is ENV; a command is RUN. */
+function verbOf(instruction: string): string {
+  return /#\(nop\)\s+(\S+)/.exec(instruction)?.[1] ?? 'RUN';
+}
+
+function readable(instruction: string): string {
+  const m = /#\(nop\)\s+([\s\S]*)$/.exec(instruction);
+  return m ? m[1]!.trim() : `RUN ${instruction}`;
 }
 
 function diffFiles(before: Record<string, string>, after: Record<string, string>): string[] {
