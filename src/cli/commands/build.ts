@@ -111,7 +111,8 @@ export const buildCommand: Command = {
         sent += c.length;
         yield c;
       }
-      if (!quiet) ctx.stdout.write(`Sending build context to Docker daemon  ${humanSize(sent, 4)}\r\r\n`);
+      // With -q the docker CLI still reports the upload, on stderr.
+      (quiet ? ctx.stderr : ctx.stdout).write(`Sending build context to Docker daemon  ${humanSize(sent, 4)}\r\r\n`);
     })();
     const client = await ctx.client();
     const res = await client.request('POST', '/build', {
