@@ -138,6 +138,11 @@ export class Builder {
     return new BuildRun(this.o, this.cache, this.layers, this.tmp, req, out).execute();
   }
 
+  /** `docker builder prune`: the cache records go; the images they pointed at are ordinary images. */
+  pruneCache(): { CachesDeleted: string[]; SpaceReclaimed: number } {
+    return { CachesDeleted: this.cache.clear(), SpaceReclaimed: 0 };
+  }
+
   /**
    * A build from what a client sends: a context tar (any compression) or a bare Dockerfile as
    * `body`, or a `remote` URL of either. The context is unpacked privately and removed after.
@@ -265,7 +270,7 @@ class BuildRun {
       if (t < 0) throw new InvalidArgument(`failed to reach build target ${this.req.target} in Dockerfile`);
       target = t;
     }
-    const labels = Object.entries(this.req.labels ?? {});
+    const labels = Object.entries(this.req.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const needed = this.neededStages(target);
     this.total = this.df.metaArgs.length + needed.reduce((n, i) => n + 1 + this.df.stages[i]!.instructions.length, 0) + (labels.length ? 1 : 0);
     for (const a of this.df.metaArgs) this.say(`Step ${++this.step}/${this.total} : ${a.original}\n`);
@@ -297,7 +302,7 @@ class BuildRun {
     this.cacheValid = !this.req.noCache;
     this.say(`Step ${++this.step}/${this.total} : ${stage.from.original}\n`);
     const state = await this.from(stage.from);
-    if (state.imageID) this.say(` ---> ${shortId(state.imageID)}\n`);
+    this.say(` ---> ${state.imageID ? shortId(state.imageID) : ''}\n`);
     const triggers = run(state.config).OnBuild ?? [];
     if (triggers.length) {
       this.say(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
@@ -588,7 +593,7 @@ class BuildRun {
       }
       const src = ex(raw);
       if (kind === 'add' && /^https?:\/\//i.test(src)) {
-        staged.push(await this.download(src, dest));
+        staged.push(await this.download(src, dest, ins.checksum ? ex(ins.checksum) : undefined));
         continue;
       }
       local.push(src);
@@ -635,13 +640,19 @@ class BuildRun {
     }
   }
 
-  private async download(url: string, dest: string): Promise<CopySource> {
+  private async download(url: string, dest: string, checksum?: string): Promise<CopySource> {
     const f = this.o.fetch ?? fetch;
     const res = await f(url).catch((err: Error) => {
       throw new BuildError(`ADD failed: Get "${url}": ${(err.cause as Error | undefined)?.message ?? err.message}`);
     });
     if (!res.ok) throw new BuildError(`ADD failed: failed to GET ${url} with status ${res.status} ${res.statusText}: `);
     const data = Buffer.from(await res.arrayBuffer());
+    if (checksum) {
+      const m = /^sha256:([0-9a-f]{64})$/.exec(checksum);
+      if (!m) throw new BuildError(`ADD failed: unsupported digest algorithm or invalid checksum ${checksum}`);
+      const got = createHash('sha256').update(data).digest('hex');
+      if (got !== m[1]) throw new BuildError(`ADD failed: digest mismatch ${checksum}: sha256:${got}`);
+    }
     const lm = res.headers.get('last-modified');
     const mtime = lm ? new Date(lm) : undefined;
     let name = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
@@ -676,10 +687,16 @@ class BuildRun {
     });
     this.say(` ---> Running in ${shortId(Id)}\n`);
     let code: number;
-    const onAbort = () => void c.kill(Id, 'KILL').catch(() => {});
+    let started = false;
+    const onAbort = () => {
+      if (started) void c.kill(Id, 'KILL').catch(() => {});
+    };
     this.req.signal?.addEventListener('abort', onAbort);
     try {
       await c.start(Id);
+      started = true;
+      // Cancelled while starting: the kill could not reach it then.
+      if (this.req.signal?.aborted) await c.kill(Id, 'KILL').catch(() => {});
       for await (const rec of c.logs(Id, { follow: true })) this.say(rec.data.toString('utf8'));
       code = await c.wait(Id);
     } catch (err) {
@@ -688,7 +705,10 @@ class BuildRun {
     } finally {
       this.req.signal?.removeEventListener('abort', onAbort);
     }
-    this.checkCancelled();
+    if (this.req.signal?.aborted) {
+      await c.remove(Id, { force: true }).catch(() => {});
+      throw new Cancelled('build cancelled');
+    }
     if (code !== 0) {
       if (this.req.forceRm) await c.remove(Id, { force: true }).catch(() => {});
       throw new BuildError(`The command '${argv.join(' ')}' returned a non-zero code: ${code}`, code);

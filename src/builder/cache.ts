@@ -57,6 +57,14 @@ export class BuildCache {
     writeJsonAtomic(this.file, this.state);
   }
 
+  /** Forgets every entry (`docker builder prune`); the images stay. Returns the keys dropped. */
+  clear(): string[] {
+    const keys = Object.keys(this.state.entries);
+    this.state.entries = {};
+    writeJsonAtomic(this.file, this.state);
+    return keys;
+  }
+
   /** Why a probe missed, from the nearest earlier entry on the same parent; undefined if none is known. */
   explain(p: CacheProbe): string | undefined {
     // Newest first: the build before this one is the one a person compares with.

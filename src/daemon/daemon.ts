@@ -92,7 +92,7 @@ export class Daemon {
       ...systemRoutes(this.systemBackend()),
       ...imageRoutes(this.imagesBackend()),
       ...containerRoutes(this.containersBackend()),
-      ...buildRoutes({ build: (body, o, out) => this.builder.buildFromContext(body, o, out) }),
+      ...buildRoutes({ build: (body, o, out) => this.builder.buildFromContext(body, o, out), prune: () => this.builder.pruneCache() }),
     ];
   }
 

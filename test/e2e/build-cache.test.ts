@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync, chmodSync } from 'node:fs';
+import http from 'node:http';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { getJson, importBusybox, makeContext, postBuild, tarOf } from '../helpers/build.js';
 
@@ -113,4 +114,53 @@ test('a deleted cached image is a miss, not an error', async () => {
   assert.equal(b.error, undefined, b.output);
   assert.equal(usingCache(b.output), 0);
   assert.notEqual(a.id, undefined);
+});
+
+test('POST /build/prune forgets the cache: the next build misses', async () => {
+  const warm = await build();
+  assert.equal(usingCache(warm.output), 5);
+  const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request({ socketPath: d.socket, path: '/v1.47/build/prune', method: 'POST' }, (r) => {
+      let t = '';
+      r.on('data', (c) => (t += c));
+      r.on('end', () => resolve({ status: r.statusCode!, body: t }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(res.status, 200);
+  assert.ok(JSON.parse(res.body).CachesDeleted.length >= 5);
+  const cold = await build();
+  assert.equal(usingCache(cold.output), 0);
+});
+
+test('a client that goes away cancels the build: the RUN container is killed and removed', async () => {
+  const other = makeContext({ Dockerfile: 'FROM busybox\nRUN echo started && sleep 60\n' });
+  const body = tarOf(other);
+  rmSync(other, { recursive: true, force: true });
+  const t0 = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const req = http.request({ socketPath: d.socket, path: '/v1.47/build', method: 'POST' }, (res) => {
+      let text = '';
+      res.on('data', (c) => {
+        text += c;
+        if (text.includes('{"stream":"started\\n"}')) {
+          req.destroy();
+          resolve();
+        }
+      });
+      res.on('error', () => {});
+    });
+    req.on('error', () => {});
+    req.end(body);
+    setTimeout(() => reject(new Error('RUN never started')), 20_000);
+  });
+  let left = -1;
+  for (let i = 0; i < 100; i++) {
+    left = (await getJson(d, '/containers/json?all=1')).body.length;
+    if (left === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(left, 0);
+  assert.ok(Date.now() - t0 < 30_000);
 });

@@ -123,3 +123,15 @@ test('durations in Go syntax', () => {
   assert.equal(parseDuration('250ms'), 250e6);
   assert.throws(() => parseDuration('5'), /invalid duration/);
 });
+
+test('heredoc markers are found only where the shell would see them', () => {
+  const df = parse('FROM a\nRUN cat <<< "here-string" && echo "1 << 2" \'<<X\'\nRUN cat <<"Q" <<-R\nq\nQ\n\tr\nR\n');
+  const [a, b] = df.stages[0]!.instructions as RunInstruction[];
+  assert.deepEqual(a!.heredocs, []);
+  assert.deepEqual(b!.heredocs.map((h) => [h.name, h.expand, h.chomp, h.content]), [['Q', false, false, 'q\n'], ['R', true, true, 'r\n']]);
+});
+
+test('BuildKit-only options are refused with Docker\'s message', () => {
+  assert.throws(() => parse('FROM a\nRUN --mount=type=cache,target=/x true\n'), /line 2: the --mount option requires BuildKit/);
+  assert.throws(() => parse('FROM a\nCOPY --link a /b\n'), /the --link option requires BuildKit/);
+});

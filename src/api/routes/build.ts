@@ -3,7 +3,7 @@
 // message with the image ID, and `errorDetail` on failure.
 import type { Readable } from 'node:stream';
 import type { Route } from '../server.js';
-import { boolParam } from '../http.js';
+import { boolParam, sendJson } from '../http.js';
 import { JsonStream, type JsonMessage } from '../stream.js';
 import { InvalidArgument } from '../../errdefs/index.js';
 
@@ -24,6 +24,7 @@ export interface BuildRouteOptions {
 
 export interface BuildBackend {
   build(body: Readable, opts: BuildRouteOptions, out: { stream(text: string): void; aux(value: unknown): void }): Promise<string>;
+  prune(): { CachesDeleted: string[]; SpaceReclaimed: number };
 }
 
 function jsonParam<T>(q: URLSearchParams, name: string): T | undefined {
@@ -38,13 +39,18 @@ function jsonParam<T>(q: URLSearchParams, name: string): T | undefined {
 
 export function buildRoutes(b: BuildBackend): Route[] {
   return [{
+    method: 'POST', path: '/build/prune', handler: (r) => sendJson(r.res, 200, b.prune()),
+  }, {
     method: 'POST', path: '/build', handler: async (r) => {
       const q = r.query;
       const quiet = boolParam(q, 'q');
       const abort = new AbortController();
-      r.res.on('close', () => {
+      // The client going away (Ctrl-C) cancels the build.
+      const gone = () => {
         if (!r.res.writableFinished) abort.abort();
-      });
+      };
+      r.res.on('close', gone);
+      r.raw.socket.on('close', gone);
       const opts: BuildRouteOptions = {
         tags: q.getAll('t').filter(Boolean),
         dockerfileName: q.get('dockerfile') || undefined,

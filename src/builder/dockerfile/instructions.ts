@@ -128,6 +128,11 @@ export function parseDuration(s: string): number {
   return Math.round(total);
 }
 
+/** Options the classic builder does not have; Docker's own words. */
+function buildkitOnly(n: Node, flag: string): DockerfileParseError {
+  return new DockerfileParseError(n.startLine, `the --${flag} option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled`);
+}
+
 function keyValues(n: Node, name: string, escape: string): KeyValue[] {
   const words = splitWords(n.args, escape);
   if (words.length === 0) throw new DockerfileParseError(n.startLine, `${name} requires at least one argument`);
@@ -165,6 +170,7 @@ function toInstruction(n: Node, escape: string): Instruction {
     }
     case 'run': {
       const f = parseFlags(n, { network: 'string', mount: 'string', security: 'string' });
+      for (const k of ['mount', 'network', 'security']) if (f[k] !== undefined) throw buildkitOnly(n, k);
       atLeastOne();
       return { ...base, kind: 'run', command: parseCommandLine(n.args), heredocs: n.heredocs, network: f['network'] as string | undefined };
     }
@@ -195,6 +201,7 @@ function toInstruction(n: Node, escape: string): Instruction {
       if (n.keyword === 'copy') spec['from'] = 'string';
       else Object.assign(spec, { checksum: 'string', 'keep-git-dir': 'bool' });
       const f = parseFlags(n, spec);
+      for (const k of ['link', 'exclude', 'parents', 'keep-git-dir']) if (f[k] !== undefined) throw buildkitOnly(n, k);
       const words = jsonOrWords(n.args);
       if (words.length === 0) throw new DockerfileParseError(n.startLine, `${upper} requires at least two arguments`);
       if (words.length === 1) throw new DockerfileParseError(n.startLine, `${upper} requires at least two arguments, but only one was provided. Destination could not be determined.`);

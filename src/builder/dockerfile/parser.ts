@@ -45,12 +45,37 @@ export const KNOWN_INSTRUCTIONS = new Set([
 ]);
 const HEREDOC_INSTRUCTIONS = new Set(['run', 'copy', 'add']);
 const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
-const HEREDOC = /<<(-?)\s*(["']?)([A-Za-z0-9_.-]+)\2/g;
+const HEREDOC_AT = /<<(-?)(["']?)([A-Za-z0-9_.-]+)\2/y;
 
-/** Heredoc markers in an argument string (outside any earlier marker's own text). */
+/**
+ * Heredoc markers in an argument string: `<<NAME`, `<<-NAME`, `<<"NAME"` outside quotes, and not
+ * a here-string (`<<<`), as the shell would see them.
+ */
 export function heredocMarkers(args: string): Array<{ name: string; quoted: boolean; chomp: boolean }> {
   const out: Array<{ name: string; quoted: boolean; chomp: boolean }> = [];
-  for (const m of args.matchAll(HEREDOC)) out.push({ name: m[3]!, quoted: m[2] !== '', chomp: m[1] === '-' });
+  let quote = '';
+  for (let i = 0; i < args.length; i++) {
+    const ch = args[i]!;
+    if (quote) {
+      if (ch === quote) quote = '';
+      else if (ch === '\\' && quote === '"') i++;
+      continue;
+    }
+    if (ch === '\\') {
+      i++;
+      continue;
+    }
+    if (ch === '"' || ch === "'") {
+      quote = ch;
+      continue;
+    }
+    if (ch !== '<' || args[i + 1] !== '<' || args[i + 2] === '<' || args[i - 1] === '<') continue;
+    HEREDOC_AT.lastIndex = i;
+    const m = HEREDOC_AT.exec(args);
+    if (!m) continue;
+    out.push({ name: m[3]!, quoted: m[2] !== '', chomp: m[1] === '-' });
+    i = HEREDOC_AT.lastIndex - 1;
+  }
   return out;
 }
 
