@@ -146,6 +146,7 @@ test('a client that goes away cancels the build: the RUN container is killed and
         text += c;
         if (text.includes('{"stream":"started\\n"}')) {
           req.destroy();
+          clearTimeout(timer);
           resolve();
         }
       });
@@ -153,7 +154,7 @@ test('a client that goes away cancels the build: the RUN container is killed and
     });
     req.on('error', () => {});
     req.end(body);
-    setTimeout(() => reject(new Error('RUN never started')), 20_000);
+    const timer = setTimeout(() => reject(new Error('RUN never started')), 20_000);
   });
   let left = -1;
   for (let i = 0; i < 100; i++) {

@@ -264,3 +264,27 @@ test('parse errors are HTTP 400 naming the line; a failed RUN ends the stream wi
   assert.equal(forced.errorCode, 3);
   assert.equal((await getJson(d, '/containers/json?all=1')).body.length, 0);
 });
+
+test('a context tar with an entry escaping its root is refused and writes nothing outside', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { existsSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { postBuild } = await import('../helpers/build.js');
+  const dir = mkdtempSync('/tmp/berth-evil-');
+  const marker = `${dir}/escaped-${Math.random().toString(36).slice(2)}`;
+  try {
+    const tar = execFileSync('python3', ['-c', `
+import io, sys, tarfile
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode='w') as t:
+    for name, data in [('Dockerfile', b'FROM busybox\\n'), ('../../../../../../..${marker}', b'x')]:
+        info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
+sys.stdout.buffer.write(buf.getvalue())
+`]);
+    const r = await postBuild(d, tar);
+    assert.notEqual(r.status, 200);
+    assert.match(r.body ?? '', /escapes the root/);
+    assert.equal(existsSync(marker), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
