@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { BuildCache, cacheKey } from '../../src/builder/cache.js';
 import { globToRegExp, hasWildcards } from '../../src/builder/glob.js';
+import type { Digest } from '../../src/lib/digest.js';
 
-const img = (n: number) => `sha256:${String(n).padStart(64, '0')}` as `sha256:${string}`;
+const img = (n: number) => `sha256:${String(n).padStart(64, '0')}` as Digest;
 
 test('cache keys change with parent, instruction, files and args, and not with file order', () => {
   const base = { parent: 'p', instruction: 'COPY a /a', files: { a: '1', b: '2' } };
@@ -20,7 +21,7 @@ test('cache keys change with parent, instruction, files and args, and not with f
 test('the cache persists, ignores entries whose image is gone, and explains misses', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-cache-unit-'));
   try {
-    const live = new Set([img(1), img(2)]);
+    const live = new Set<Digest>([img(1), img(2)]);
     const c = new BuildCache(dir, (id) => live.has(id));
     const probe = { parent: 'p', instruction: '/bin/sh -c #(nop)  COPY app /app', files: { 'app/x': 'h1', 'app/y': 'h2' } };
     c.store(probe, img(1));
