@@ -3,13 +3,9 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import * as dockerignoreModule from '@balena/dockerignore';
 import { InvalidArgument } from '../errdefs/index.js';
 import { applyLayer, decompress } from '../lib/archive/index.js';
-
-type IgnoreFactory = (opts?: { ignorecase?: boolean }) => { add(p: string[]): { ignores(p: string): boolean } };
-// A CommonJS module: its function is the default export under tsx and esbuild alike.
-const dockerignore = ((dockerignoreModule as unknown as { default: unknown }).default ?? dockerignoreModule) as IgnoreFactory;
+import { readIgnoreRules } from '../lib/dockerignore.js';
 
 export interface BuildContext {
   dir: string;
@@ -78,18 +74,15 @@ export function readContextDockerfile(dir: string, dockerfileName: string): Buil
  * The Dockerfile and `.dockerignore` themselves stay readable (Docker sends them regardless).
  */
 export function applyDockerignore(dir: string, keep: string[]): void {
-  const file = path.join(dir, '.dockerignore');
-  if (!existsSync(file)) return;
-  const patterns = readFileSync(file, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  if (!patterns.length) return;
-  const ig = dockerignore({ ignorecase: false }).add(patterns);
+  const rules = readIgnoreRules(dir);
+  if (!rules) return;
   const keepSet = new Set(keep.map((k) => k.replace(/^\/+/, '')));
   const walk = (rel: string): void => {
     for (const name of readdirSync(path.join(dir, rel))) {
       const r = rel ? `${rel}/${name}` : name;
       const host = path.join(dir, r);
       const isDir = lstatSync(host).isDirectory();
-      if (!keepSet.has(r) && ig.ignores(r) && !(isDir && hasReincluded(patterns, r))) {
+      if (!keepSet.has(r) && rules.ignores(r) && !(isDir && rules.mayReinclude(r))) {
         rmSync(host, { recursive: true, force: true });
         continue;
       }
@@ -97,9 +90,4 @@ export function applyDockerignore(dir: string, keep: string[]): void {
     }
   };
   walk('');
-}
-
-/** A directory excluded by a pattern may still hold a file re-included by a later `!` pattern. */
-function hasReincluded(patterns: string[], dirRel: string): boolean {
-  return patterns.some((p) => p.startsWith('!') && p.slice(1).replace(/^\/+/, '').startsWith(dirRel + '/'));
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { InvalidArgument } from '../errdefs/index.js';
 import { applyLayer, decompress, resolveInRoot } from '../lib/archive/index.js';
 import { globToRegExp, hasWildcards } from './glob.js';
+import { looksLikeArchive } from '../lib/archive/index.js';
 
 export interface CopySource {
   /** Where the bytes are on the host. */
@@ -115,17 +116,11 @@ export function hashSources(sources: CopySource[]): Record<string, string> {
 export function isArchive(host: string): boolean {
   const fd = openSync(host, 'r');
   const head = Buffer.alloc(512);
-  let n = 0;
   try {
-    n = readSync(fd, head, 0, 512, 0);
+    return looksLikeArchive(head.subarray(0, readSync(fd, head, 0, 512, 0)));
   } finally {
     closeSync(fd);
   }
-  const h = head.subarray(0, n);
-  if (h.length >= 2 && h[0] === 0x1f && h[1] === 0x8b) return true;
-  if (h.length >= 3 && h.subarray(0, 3).toString('latin1') === 'BZh') return true;
-  if (h.length >= 6 && h.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
-  return h.length >= 262 && h.subarray(257, 262).toString('latin1') === 'ustar';
 }
 
 /** `user[:group]` as numbers, names looked up in the root's /etc/passwd and /etc/group. */

@@ -1,26 +1,18 @@
 // The build context as the docker CLI sends it: a tar of the context directory without what
 // `.dockerignore` excludes (the Dockerfile and .dockerignore always go), owners reset to root,
 // entries sorted. A Dockerfile outside the context travels inside it under a generated name.
-import { lstatSync, readFileSync, readdirSync, readlinkSync, existsSync, openSync, readSync, closeSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, readlinkSync, openSync, readSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import * as dockerignoreModule from '@balena/dockerignore';
 import { TarWriter } from '../../lib/tar/index.js';
 import type { TarHeader } from '../../lib/tar/header.js';
+import { readIgnoreRules } from '../../lib/dockerignore.js';
 
-type IgnoreFactory = (opts?: { ignorecase?: boolean }) => { add(p: string[]): { ignores(p: string): boolean } };
-const dockerignore = ((dockerignoreModule as unknown as { default: unknown }).default ?? dockerignoreModule) as IgnoreFactory;
 
 export interface ContextTar {
   chunks: AsyncIterable<Buffer>;
   /** The Dockerfile's name inside the context (for the `dockerfile` query parameter). */
   dockerfileName: string;
-}
-
-function readPatterns(dir: string): string[] {
-  const f = path.join(dir, '.dockerignore');
-  if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 }
 
 function* fileChunks(p: string, size: number): Generator<Buffer> {
@@ -41,8 +33,7 @@ function* fileChunks(p: string, size: number): Generator<Buffer> {
 
 /** A tar of `dir` for a build; `dockerfile` is the -f value (relative to the cwd) if any. */
 export function contextTar(dir: string, dockerfile?: string): ContextTar {
-  const patterns = readPatterns(dir);
-  const ig = patterns.length ? dockerignore({ ignorecase: false }).add(patterns) : undefined;
+  const ig = readIgnoreRules(dir);
   let dockerfileName = 'Dockerfile';
   let outside: { name: string; data: Buffer } | undefined;
   if (dockerfile) {
@@ -70,7 +61,7 @@ export function contextTar(dir: string, dockerfile?: string): ContextTar {
         const mtime = Math.floor(st.mtimeMs / 1000);
         if (st.isDirectory()) {
           // An excluded directory may still hold files a `!` pattern brings back.
-          const reincluded = excluded && patterns.some((x) => x.startsWith('!') && x.slice(1).replace(/^\/+/, '').startsWith(r + '/'));
+          const reincluded = excluded && ig.mayReinclude(r);
           if (excluded && !reincluded) continue;
           if (!excluded) await writer.add(header(r + '/', st.mode & 0o7777, mtime, { type: 'dir' }));
           yield* queue.splice(0);

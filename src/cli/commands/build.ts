@@ -7,13 +7,8 @@ import { jsonMessages, readAll } from '../../client/index.js';
 import { humanSize } from '../render/units.js';
 import { ExitError, type Command } from '../command.js';
 import { contextTar, dockerfileTar } from './build-context.js';
-
-function isArchive(b: Buffer): boolean {
-  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return true;
-  if (b.length >= 3 && b.subarray(0, 3).toString('latin1') === 'BZh') return true;
-  if (b.length >= 6 && b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
-  return b.length >= 262 && b.subarray(257, 262).toString('latin1') === 'ustar';
-}
+// The sniffing helper alone: the archive codecs (and their native calls) stay out of the CLI.
+import { looksLikeArchive } from '../../lib/archive/sniff.js';
 
 /** `--build-arg K=V`, or `K` alone taking the value from the environment (null if unset). */
 function buildArgs(list: string[]): Record<string, string | null> {
@@ -68,11 +63,11 @@ export const buildCommand: Command = {
       dockerfileName = file;
     } else if (source === '-') {
       const data = await readAll(ctx.stdin as AsyncIterable<Buffer>);
-      const payload = isArchive(data) ? data : await dockerfileTar(data);
+      const payload = looksLikeArchive(data) ? data : await dockerfileTar(data);
       body = (async function* () {
         yield payload;
       })();
-      dockerfileName = isArchive(data) ? file : undefined;
+      dockerfileName = looksLikeArchive(data) ? file : undefined;
     } else if (!existsSync(source)) {
       ctx.stderr.write(`unable to prepare context: path "${source}" not found\n`);
       throw new ExitError(1);
