@@ -179,3 +179,21 @@ test('dockerode buildImage with a tar stream, build args and tags', async () => 
   const img = await getJson(d, '/images/dockerode-built/json');
   assert.equal(img.status, 200);
 });
+
+test('POST /build bodies: a bare Dockerfile, and gzip, bzip2 and xz compressed context tars', async () => {
+  const { postBuild } = await import('../helpers/build.js');
+  const bare = await postBuild(d, Buffer.from('FROM busybox\nLABEL bare=yes\n'), { t: 'bare' });
+  assert.equal(bare.error, undefined, bare.output);
+  assert.equal((await getJson(d, '/images/bare/json')).body.Config.Labels.bare, 'yes');
+  const ctx = ctxOf({ Dockerfile: 'FROM busybox\nCOPY f /f\n', f: 'compressed\n' });
+  const tar = tarOf(ctx);
+  for (const [tool, tag] of [['gzip', 'ctx-gz'], ['bzip2', 'ctx-bz2'], ['xz', 'ctx-xz']] as const) {
+    const body = execFileSync(tool, ['-c'], { input: tar });
+    const r = await postBuild(d, body, { t: tag, dockerfile: 'Dockerfile' });
+    assert.equal(r.error, undefined, r.output);
+    assert.equal(runIn(tag, 'cat', '/f'), 'compressed\n');
+  }
+  const missing = await postBuild(d, tar, { dockerfile: 'Nope.Dockerfile' });
+  assert.equal(missing.status, 400);
+  assert.match(missing.body!, /Cannot locate specified Dockerfile: Nope.Dockerfile/);
+});
