@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, rmSync, lstatSync } from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Cancelled, InvalidArgument, NotFound } from '../errdefs/index.js';
-import type { ImageService, LayerRecord } from '../images/index.js';
+import { familiarString, parseNamedReference, withDefaultTag, type ImageService, type LayerRecord } from '../images/index.js';
 import { hostPlatform, type HealthConfig, type ImageConfig, type ImageRunConfig } from '../lib/oci.js';
 import { shortId, type Digest } from '../lib/digest.js';
 import type { LogRecord } from '../runtime/index.js';
@@ -86,7 +86,7 @@ interface StageState {
   cmdSet: boolean;
 }
 
-function run(c: ImageConfig): ImageRunConfig {
+function runConfigOf(c: ImageConfig): ImageRunConfig {
   return (c.config ??= {});
 }
 
@@ -102,15 +102,13 @@ function lookupIn(env: string[], args: Map<string, string | undefined>, extra?: 
   return (n) => m.get(n);
 }
 
+/** Replaces KEY in place (Docker keeps the order), or appends it. */
 function setEnv(env: string[], key: string, value: string): string[] {
-  const out = env.filter((e) => e.split('=')[0] !== key);
   const at = env.findIndex((e) => e.split('=')[0] === key);
-  if (at >= 0) {
-    const copy = [...env];
-    copy[at] = `${key}=${value}`;
-    return copy;
-  }
-  return [...out, `${key}=${value}`];
+  if (at < 0) return [...env, `${key}=${value}`];
+  const copy = [...env];
+  copy[at] = `${key}=${value}`;
+  return copy;
 }
 
 /** Go's %q of a string slice, as Docker's history shows CMD and ENTRYPOINT. */
@@ -201,6 +199,7 @@ class BuildRun {
       this.consumed.add('SOURCE_DATE_EPOCH');
     }
     this.staging = path.join(tmp, `stage-${randomBytes(6).toString('hex')}`);
+    for (const t of req.tags ?? []) familiarTag(t); // a bad name fails before any work, as in Docker
   }
 
   private say(text: string): void {
@@ -303,10 +302,10 @@ class BuildRun {
     this.say(`Step ${++this.step}/${this.total} : ${stage.from.original}\n`);
     const state = await this.from(stage.from);
     this.say(` ---> ${state.imageID ? shortId(state.imageID) : ''}\n`);
-    const triggers = run(state.config).OnBuild ?? [];
+    const triggers = runConfigOf(state.config).OnBuild ?? [];
     if (triggers.length) {
       this.say(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
-      run(state.config).OnBuild = null;
+      runConfigOf(state.config).OnBuild = null;
       for (const t of triggers) {
         for (const ins of parseInstructions(t, this.df.escape)) {
           this.display = ins.original;
@@ -325,7 +324,6 @@ class BuildRun {
 
   private async from(f: FromInstruction): Promise<StageState> {
     const name = expandWord(f.image, (n) => this.metaArgs.get(n), this.df.escape);
-    for (const k of Object.keys(this.buildArgs)) if (f.image.includes(k)) this.consumed.add(k);
     const platform = hostPlatform();
     const stageRef = this.stageIndex(name);
     if (stageRef !== undefined && this.stageResults.has(stageRef)) {
@@ -348,7 +346,7 @@ class BuildRun {
       img = this.o.images.resolve(name);
     }
     const config = structuredClone(await this.o.images.records.config(img.id));
-    const rc = run(config);
+    const rc = runConfigOf(config);
     if (!(rc.Env ?? []).some((e) => e.startsWith('PATH='))) rc.Env = [...(rc.Env ?? []), DEFAULT_PATH];
     return { imageID: img.id, config, args: new Map(), cmdSet: false };
   }
@@ -356,7 +354,7 @@ class BuildRun {
   // ---- steps -------------------------------------------------------------------------------------
 
   private lookup(state: StageState): Lookup {
-    return lookupIn(run(state.config).Env ?? [], state.args);
+    return lookupIn(runConfigOf(state.config).Env ?? [], state.args);
   }
 
   private x(state: StageState, word: string): string {
@@ -373,7 +371,7 @@ class BuildRun {
   }
 
   private async dispatch(state: StageState, ins: Instruction, trigger: boolean): Promise<void> {
-    const rc = run(state.config);
+    const rc = runConfigOf(state.config);
     switch (ins.kind) {
       case 'env': {
         const lookup = this.lookup(state);
@@ -467,14 +465,14 @@ class BuildRun {
       case 'add':
         return this.copy(state, ins);
       case 'run':
-        return this.run(state, ins);
+        return this.runStep(state, ins);
       case 'from':
         throw new BuildError(`${trigger ? 'ONBUILD' : ''} FROM is not allowed here`);
     }
   }
 
   private commandArgs(state: StageState, c: CommandLine): string[] {
-    return c.json ? c.args : [...(run(state.config).Shell ?? DEFAULT_SHELL), c.text];
+    return c.json ? c.args : [...(runConfigOf(state.config).Shell ?? DEFAULT_SHELL), c.text];
   }
 
   private arg(state: StageState, ins: ArgInstruction): Promise<void> {
@@ -536,7 +534,7 @@ class BuildRun {
   }
 
   private nop(state: StageState, text: string): string {
-    return `${(run(state.config).Shell ?? DEFAULT_SHELL).join(' ')} #(nop)  ${text}`;
+    return `${(runConfigOf(state.config).Shell ?? DEFAULT_SHELL).join(' ')} #(nop)  ${text}`;
   }
 
   private async configStep(state: StageState, text: string, apply: () => void): Promise<void> {
@@ -559,7 +557,7 @@ class BuildRun {
   }
 
   private async workdir(state: StageState, word: string): Promise<void> {
-    const rc = run(state.config);
+    const rc = runConfigOf(state.config);
     let dir = this.x(state, word);
     if (!dir.startsWith('/')) dir = path.posix.join(rc.WorkingDir || '/', dir);
     dir = path.posix.normalize(dir);
@@ -571,7 +569,7 @@ class BuildRun {
 
   private async copy(state: StageState, ins: CopyInstruction): Promise<void> {
     const kind = ins.kind;
-    const rc = run(state.config);
+    const rc = runConfigOf(state.config);
     const lookup = this.lookup(state);
     const ex = (w: string) => expandWord(w, lookup, this.df.escape);
     let dest = ex(ins.dest);
@@ -661,8 +659,8 @@ class BuildRun {
     return { ...stageFile(this.staging, name, data, 0o600, mtime && !Number.isNaN(mtime.getTime()) ? mtime : undefined), rel: url, name };
   }
 
-  private async run(state: StageState, ins: RunInstruction): Promise<void> {
-    const rc = run(state.config);
+  private async runStep(state: StageState, ins: RunInstruction): Promise<void> {
+    const rc = runConfigOf(state.config);
     const shell = rc.Shell ?? DEFAULT_SHELL;
     let argv: string[];
     if (ins.command.json) argv = ins.command.args;
@@ -778,7 +776,10 @@ function expandPorts(spec: string): string[] {
   return out;
 }
 
+/** A -t value as Docker prints it after "Successfully tagged"; throws on an invalid reference. */
 function familiarTag(t: string): string {
-  return /:[^/]+$/.test(t) ? t : `${t}:latest`;
+  const ref = withDefaultTag(parseNamedReference(t));
+  if (ref.digest) throw new InvalidArgument(`invalid reference format: ${t}: a tag cannot carry a digest`);
+  return familiarString(ref);
 }
 

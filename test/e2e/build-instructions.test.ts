@@ -288,3 +288,10 @@ sys.stdout.buffer.write(buf.getvalue())
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an invalid tag fails before any step runs', async () => {
+  const r = await buildFiles(d, { Dockerfile: 'FROM busybox\nRUN echo should-not-run\n' }, { t: 'Bad:Name:x' });
+  assert.equal(r.status, 400);
+  assert.equal(r.output, '');
+  assert.match(r.body!, /invalid reference format/);
+});
