@@ -1,7 +1,7 @@
 // Helpers for build tests: contexts from a map of files, POST /build over the daemon's socket
 // with the stream parsed, and the busybox base image imported as busybox:latest.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,7 +77,12 @@ export function postBuild(d: TestDaemon, body: Buffer, query: Record<string, str
 
 /** Builds a context made of `files`. */
 export async function buildFiles(d: TestDaemon, files: Record<string, FileSpec>, query: Record<string, string | string[]> = {}): Promise<BuildResult> {
-  return postBuild(d, tarOf(makeContext(files)), query);
+  const dir = makeContext(files);
+  try {
+    return await postBuild(d, tarOf(dir), query);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Imports the test busybox as busybox:latest (CMD ["sh"]), returning its ID. */
