@@ -467,7 +467,7 @@ class BuildRun {
       case 'run':
         return this.runStep(state, ins);
       case 'from':
-        throw new BuildError(`${trigger ? 'ONBUILD' : ''} FROM is not allowed here`);
+        throw new BuildError(trigger ? "FROM isn't allowed as an ONBUILD trigger" : 'FROM is not allowed here');
     }
   }
 
@@ -598,8 +598,10 @@ class BuildRun {
     }
     let fromLabel = '';
     const gather = async (root: string, inContext: boolean): Promise<void> => {
-      const sources = [...staged, ...(local.length ? resolveSources(root, local, kind, inContext) : [])];
-      if (kind === 'add') for (const s of sources) if (!s.isDir && local.includes(s.rel) && isArchive(s.host)) s.archive = true;
+      const resolved = local.length ? resolveSources(root, local, kind, inContext) : [];
+      // ADD extracts local archives, wildcard matches included; downloads and heredocs never.
+      if (kind === 'add') for (const s of resolved) if (!s.isDir && isArchive(s.host)) s.archive = true;
+      const sources = [...staged, ...resolved];
       const files = hashSources(sources);
       const summary = `${sources.length === 1 && !sources[0]!.isDir ? 'file' : sources.length === 1 ? 'dir' : 'multi'}:${hashOf(files)}`;
       const flags = `${fromLabel}${chownSpec ? `--chown=${chownSpec} ` : ''}${chmod !== undefined ? `--chmod=${chmod.toString(8)} ` : ''}`;

@@ -183,7 +183,7 @@ test('ADD extracts local archives (gzip, bzip2, xz, plain) and copies other file
   const { execFileSync } = await import('node:child_process');
   const { rmSync } = await import('node:fs');
   const { makeContext, tarOf, postBuild } = await import('../helpers/build.js');
-  const ctx = makeContext({ Dockerfile: 'FROM busybox\nADD a.tar /plain/\nADD a.tar.gz /gz\nADD a.tar.bz2 /bz\nADD a.tar.xz /xz\nADD inside.txt /copied.txt\n', 'inside.txt': 'not an archive\n', 'src/inside.txt': 'inside\n' });
+  const ctx = makeContext({ Dockerfile: 'FROM busybox\nADD a.tar /plain/\nADD *.gz /gz\nADD a.tar.bz2 /bz\nADD a.tar.xz /xz\nADD inside.txt /copied.txt\n', 'inside.txt': 'not an archive\n', 'src/inside.txt': 'inside\n' });
   try {
     execFileSync('sh', ['-c', 'tar -C src -cf a.tar inside.txt && gzip -k a.tar && bzip2 -k a.tar && xz -k a.tar && rm -r src'], { cwd: ctx });
     const r = await postBuild(d, tarOf(ctx), { t: 'add' });
