@@ -668,9 +668,10 @@ class BuildRun {
     if (ins.command.json) argv = ins.command.args;
     else if (ins.heredocs.length) {
       const onlyHeredoc = /^(<<-?["']?[A-Za-z0-9_.-]+["']?\s*)+$/.test(ins.command.text);
-      argv = onlyHeredoc
-        ? [...shell, ins.heredocs.map((h) => h.content).join('')]
-        : [...shell, ins.command.text + '\n' + ins.heredocs.map((h) => h.content + h.name + '\n').join('')];
+      const script = ins.heredocs.map((h) => h.content).join('');
+      if (onlyHeredoc && script.startsWith('#!')) argv = [...shell, shebangRunner(script)];
+      else if (onlyHeredoc) argv = [...shell, script];
+      else argv = [...shell, ins.command.text + '\n' + ins.heredocs.map((h) => h.content + h.name + '\n').join('')];
     } else argv = [...shell, ins.command.text];
     const { declared, env: argEnv } = this.runArgs(state);
     const prefix = declared.length ? `|${declared.length} ${declared.map(([k, v]) => `${k}=${v}`).join(' ')} ` : '';
@@ -751,6 +752,18 @@ class BuildRun {
     const est = lstatSync(etc, { throwIfNoEntry: false });
     if (est?.isDirectory() && readdirSync(etc).length === 0 && inImage('etc') && !isOpaque(etc)) rmSync(etc, { recursive: true });
   }
+}
+
+/**
+ * A heredoc script with a shebang runs under its interpreter. It is written to /dev/shm (a tmpfs,
+ * so it never lands in the layer) and handed to the interpreter, since /dev/shm is noexec.
+ */
+function shebangRunner(script: string): string {
+  const interpreter = script.slice(2, script.indexOf('\n') < 0 ? undefined : script.indexOf('\n')).trim();
+  let end = 'BERTH_HEREDOC_END';
+  while (script.includes(end)) end += '_';
+  const file = '/dev/shm/.berth-heredoc';
+  return `cat > ${file} <<'${end}'\n${script}${script.endsWith('\n') ? '' : '\n'}${end}\n${interpreter} ${file}; rc=$?; rm -f ${file}; exit $rc`;
 }
 
 function isOpaque(dir: string): boolean {

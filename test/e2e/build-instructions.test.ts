@@ -290,3 +290,28 @@ test('an invalid tag fails before any step runs', async () => {
   assert.equal(r.output, '');
   assert.match(r.body!, /invalid reference format/);
 });
+
+test('RUN heredocs: a script for the shell, a shebang script for its interpreter, heredocs fed to a command', async () => {
+  const r = await buildFiles(d, {
+    Dockerfile: [
+      'FROM busybox',
+      'RUN <<EOF',
+      'echo one > /one',
+      'echo two >> /one',
+      'EOF',
+      'RUN <<EOF',
+      '#!/bin/awk -f',
+      'BEGIN { print "from awk" > "/awk" }',
+      'EOF',
+      'RUN cat <<A > /a && cat <<-"B" > /b',
+      'a $HOME',
+      'A',
+      '\tb $HOME',
+      '\tB',
+    ].join('\n'),
+  }, { t: 'heredocs' });
+  assert.equal(r.error, undefined, r.output);
+  assert.equal(runIn('heredocs', 'cat', '/one', '/awk', '/a', '/b'), 'one\ntwo\nfrom awk\na /root\nb $HOME\n');
+  const layers = (await getJson(d, '/images/heredocs/json')).body.RootFS.Layers;
+  assert.equal(layers.length, 4);
+});
