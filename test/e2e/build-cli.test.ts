@@ -197,3 +197,15 @@ test('POST /build bodies: a bare Dockerfile, and gzip, bzip2 and xz compressed c
   assert.equal(missing.status, 400);
   assert.match(missing.body!, /Cannot locate specified Dockerfile: Nope.Dockerfile/);
 });
+
+test('berth builder prune -f forgets the cache; the next build runs every step', () => {
+  const ctx = ctxOf({ Dockerfile: 'FROM busybox\nRUN echo pruned-run\n' });
+  assert.equal(berth(['build', ctx]).status, 0);
+  assert.match(berth(['build', ctx]).stdout, /Using cache/);
+  const p = berth(['builder', 'prune', '-f']);
+  assert.equal(p.status, 0, p.stderr);
+  assert.match(p.stdout, /^Deleted build cache objects:\nsha256:[0-9a-f]{64}\n[\s\S]*\nTotal reclaimed space: 0B\n$/);
+  const again = berth(['build', ctx]);
+  assert.doesNotMatch(again.stdout, /Using cache/);
+  assert.match(again.stdout, /pruned-run/);
+});

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { jsonMessages, readAll } from '../../client/index.js';
 import { humanSize } from '../render/units.js';
 import { ExitError, type Command } from '../command.js';
+import { confirm } from './common.js';
 import { contextTar, dockerfileTar } from './build-context.js';
 // The sniffing helper alone: the archive codecs (and their native calls) stay out of the CLI.
 import { looksLikeArchive } from '../../lib/archive/sniff.js';
@@ -141,3 +142,22 @@ async function readAllChunks(it: AsyncIterable<Buffer>): Promise<Buffer[]> {
   for await (const c of it) out.push(c);
   return out;
 }
+
+export const builderPruneCommand: Command = {
+  path: ['builder', 'prune'],
+  usage: '[OPTIONS]',
+  short: 'Remove build cache',
+  args: { max: 0 },
+  flags: [
+    { name: 'all', short: 'a', type: 'bool', help: 'Remove all unused build cache, not just dangling ones' },
+    { name: 'force', short: 'f', type: 'bool', help: 'Do not prompt for confirmation' },
+  ],
+  async run(ctx, _args, flags) {
+    const warning = flags['all'] ? 'WARNING! This will remove all build cache.' : 'WARNING! This will remove all dangling build cache.';
+    if (!flags['force'] && !(await confirm(ctx, `${warning}\nAre you sure you want to continue?`))) return;
+    const client = await ctx.client();
+    const report = await client.json<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/build/prune', { query: { all: flags['all'] ? '1' : undefined } });
+    if (report.CachesDeleted?.length) ctx.stdout.write(`Deleted build cache objects:\n${report.CachesDeleted.join('\n')}\n\n`);
+    ctx.stdout.write(`Total reclaimed space: ${humanSize(report.SpaceReclaimed)}\n`);
+  },
+};
