@@ -69,7 +69,11 @@ export class BuildCache {
   explain(p: CacheProbe): string | undefined {
     // Newest first: the build before this one is the one a person compares with.
     const siblings = Object.values(this.state.entries).filter((e) => e.parent === p.parent && this.exists(e.image)).sort((a, b) => (a.at < b.at ? 1 : -1));
-    if (!siblings.length) return undefined;
+    if (!siblings.length) {
+      // The same step was cached on another parent: what changed is below this step (a new base image).
+      const elsewhere = Object.values(this.state.entries).some((e) => e.instruction === p.instruction && this.exists(e.image));
+      return elsewhere ? 'parent image changed' : undefined;
+    }
     const verb = verbOf(p.instruction);
     const same = siblings.filter((e) => e.instruction === p.instruction);
     for (const e of same) {

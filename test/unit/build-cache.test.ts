@@ -30,6 +30,7 @@ test('the cache persists, ignores entries whose image is gone, and explains miss
     assert.equal(reopened.explain({ ...probe, files: { 'app/x': 'h9', 'app/z': 'h3' } }), 'file app/x changed, file app/z added, file app/y removed');
     assert.equal(reopened.explain({ parent: 'p', instruction: '/bin/sh -c #(nop)  ENV A=1' }), 'instruction changed (was: COPY app /app)');
     assert.equal(reopened.explain({ parent: 'other', instruction: 'x' }), undefined);
+    assert.equal(reopened.explain({ ...probe, parent: 'new-base' }), 'parent image changed');
     reopened.store({ parent: 'p', instruction: '|1 V=1 /bin/sh -c make', args: { V: '1' } }, img(2));
     assert.equal(reopened.explain({ parent: 'p', instruction: '|1 V=2 /bin/sh -c make', args: { V: '2' } }), 'build arg V changed');
     live.delete(img(1));
