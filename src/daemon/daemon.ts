@@ -15,6 +15,8 @@ import { containerRoutes, type ContainersBackend } from '../api/routes/container
 import { ApiServer, type Route } from '../api/server.js';
 import { systemRoutes, type SystemBackend } from '../api/routes/system.js';
 import { imageRoutes, type ImagesBackend } from '../api/routes/images.js';
+import { buildRoutes } from '../api/routes/build.js';
+import { Builder } from '../builder/index.js';
 import { InvalidArgument, Unavailable } from '../errdefs/index.js';
 import { log } from '../lib/log.js';
 import { BERTH_VERSION } from '../lib/version.js';
@@ -30,6 +32,7 @@ export class Daemon {
   readonly snapshotter: OverlaySnapshotter;
   readonly images: ImageService;
   readonly containers: ContainerService;
+  readonly builder: Builder;
   private servers: http.Server[] = [];
   private api?: ApiServer;
   private readonly id: string;
@@ -51,6 +54,7 @@ export class Daemon {
     });
     this.containers = new ContainerService(root, this.images, runtime, (e) => this.events.publish('container', e.action, e.id, e.attributes));
     this.images.setUsedBy((id) => this.containers.usersOf(id));
+    this.builder = new Builder({ images: this.images, containers: this.containers, root: path.join(root, 'builder') });
     this.id = this.engineId();
   }
 
@@ -89,6 +93,7 @@ export class Daemon {
       ...systemRoutes(this.systemBackend()),
       ...imageRoutes(this.imagesBackend()),
       ...containerRoutes(this.containersBackend()),
+      ...buildRoutes({ build: (body, o, out) => this.builder.buildFromContext(body, o, out), prune: () => this.builder.pruneCache() }),
     ];
   }
 

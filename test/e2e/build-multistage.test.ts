@@ -1,0 +1,87 @@
+// Multi-stage builds (COPY --from, --target, unused stages skipped) and reproducible builds with
+// SOURCE_DATE_EPOCH on fresh data roots.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync, rmSync } from 'node:fs';
+import { startDaemon, dockerCli, type TestDaemon } from '../helpers/daemon.js';
+import { buildFiles, getJson, importBusybox, makeContext, postBuild, tarOf } from '../helpers/build.js';
+import { busyboxTar } from '../helpers/busybox.js';
+
+let d: TestDaemon;
+let env: NodeJS.ProcessEnv;
+
+before(async () => {
+  d = await startDaemon();
+  await importBusybox(d);
+  env = { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: d.dataRoot + '/docker-config' };
+});
+after(async () => {
+  await d?.stop();
+});
+
+function runIn(image: string, ...cmd: string[]): string {
+  const name = `m${Math.random().toString(36).slice(2, 10)}`;
+  const r = spawnSync(dockerCli!, ['run', '--name', name, image, ...cmd], { env, encoding: 'utf8' });
+  spawnSync(dockerCli!, ['rm', '-f', name], { env });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+const MULTI = [
+  'FROM busybox AS build',
+  'RUN echo built > /artifact',
+  'FROM busybox AS unused',
+  'RUN echo unused-stage-ran && false',
+  'FROM build AS derived',
+  'RUN echo derived >> /artifact',
+  'FROM scratch AS final',
+  'COPY --from=build /artifact /from-name',
+  'COPY --from=2 /artifact /from-index',
+  'COPY --from=busybox /bin/busybox /bin/busybox',
+  'CMD ["/bin/busybox", "cat", "/from-name", "/from-index"]',
+].join('\n');
+
+test('COPY --from a stage name, an index and an image; unused stages are not built', async () => {
+  const r = await buildFiles(d, { Dockerfile: MULTI }, { t: 'multi' });
+  assert.equal(r.error, undefined, r.output);
+  assert.doesNotMatch(r.output, /unused-stage-ran|FROM busybox AS unused/);
+  // Steps count only the stages built: build (2), derived (2), final (5).
+  assert.match(r.output, /^Step 1\/9 : FROM busybox AS build\n/);
+  assert.equal(runIn('multi'), 'built\nbuilt\nderived\n');
+  const img = (await getJson(d, '/images/multi/json')).body;
+  assert.equal(img.RootFS.Layers.length, 3);
+});
+
+test('--target stops at the named stage', async () => {
+  const r = await buildFiles(d, { Dockerfile: MULTI }, { t: 'tgt', target: 'derived' });
+  assert.equal(r.error, undefined, r.output);
+  assert.match(r.output, /^Step 1\/4 : FROM busybox AS build\n/);
+  assert.equal(runIn('tgt', 'cat', '/artifact'), 'built\nderived\n');
+  const bad = await buildFiles(d, { Dockerfile: MULTI }, { target: 'nope' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body!, /failed to reach build target nope in Dockerfile/);
+});
+
+test('SOURCE_DATE_EPOCH: two builds on fresh data roots give the same image ID', async () => {
+  const dockerfile = 'FROM scratch\nADD rootfs.tar /\nCOPY hello.txt /hello.txt\nRUN echo ran > /ran && mkdir -p /var/x\nWORKDIR /srv\nENV A=b\nCMD ["cat", "/hello.txt"]\n';
+  const ids: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const fresh = await startDaemon();
+    const ctx = makeContext({ Dockerfile: dockerfile, 'hello.txt': 'hello\n' });
+    writeFileSync(`${ctx}/rootfs.tar`, busyboxTar());
+    try {
+      // Different wall-clock seconds for the two builds: only the epoch may show.
+      if (i === 1) await new Promise((r) => setTimeout(r, 1100));
+      const r = await postBuild(fresh, tarOf(ctx), { t: 'repro', buildargs: JSON.stringify({ SOURCE_DATE_EPOCH: '1700000000' }) });
+      assert.equal(r.error, undefined, r.output);
+      ids.push(r.id!);
+      const img = (await getJson(fresh, '/images/repro/json')).body;
+      assert.equal(img.Created, '2023-11-14T22:13:20Z');
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+      await fresh.stop();
+    }
+  }
+  assert.equal(ids[0], ids[1]);
+});
