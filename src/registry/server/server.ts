@@ -132,9 +132,12 @@ export class RegistryServer {
     const method = req.method ?? 'GET';
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     try {
-      const url = new URL(req.url ?? '/', 'http://registry');
-      const r = route(url.pathname);
-      if (!r) throw new RegistryError('UNSUPPORTED', 'no such endpoint', { path: url.pathname }, { status: 404 });
+      const raw = req.url ?? '/';
+      const url = new URL(raw, 'http://registry');
+      // Routed on the path exactly as sent: URL would resolve `a/../b` into another valid name.
+      const pathname = raw.split('?')[0]!;
+      const r = route(pathname);
+      if (!r) throw new RegistryError('UNSUPPORTED', 'no such endpoint', { path: pathname }, { status: 404 });
       if ('name' in r) checkName(r.name);
       this.authorizer.authorize(req.headers.authorization, accessFor(r, method));
       await this.dispatch(r, method, url, req, res);
