@@ -22,7 +22,7 @@ after(async () => {
 });
 
 async function req(method: string, url: string, init: { body?: Buffer | string; headers?: Record<string, string> } = {}) {
-  const res = await fetch(`${reg.url}${url}`, { method, body: init.body, headers: init.headers, redirect: 'manual' });
+  const res = await fetch(`${reg.url}${url}`, { method, body: init.body as unknown as RequestInit['body'], headers: init.headers, redirect: 'manual' });
   const body = Buffer.from(await res.arrayBuffer());
   return { status: res.status, headers: res.headers, body, json: () => JSON.parse(body.toString()) };
 }
