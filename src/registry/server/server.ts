@@ -1,16 +1,16 @@
 // The distribution API over node:http(s): routing, auth, and one error writer. Blobs stream from
 // their files with large reads; nothing here buffers a blob in memory.
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { MediaType, isIndexMediaType, type Index } from '../../lib/oci.js';
 import type { Digest } from '../../lib/digest.js';
 import { openAccess, type Access, type Authorizer } from './auth.js';
 import { RegistryError } from './errcodes.js';
 import { MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, acceptedTypes } from './manifests.js';
 import { checkDigest, checkName, isValidRepositoryName, parseReference } from './names.js';
+import { sendFileRange } from './sendfile.js';
 import { RegistryStorage, rangeHeader, uploadLocation } from './storage.js';
 
 export interface ServerOptions {
@@ -20,7 +20,6 @@ export interface ServerOptions {
   log?: (line: string) => void;
 }
 
-const READ_CHUNK = 1 << 20;
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 10000;
 
@@ -285,7 +284,7 @@ export class RegistryServer {
       res.end();
       return;
     }
-    await pipeline(createReadStream(this.storage.blobs.path(digest), { start, end, highWaterMark: READ_CHUNK }), res);
+    await sendFileRange(this.storage.blobs.path(digest), start, end, res);
   }
 
   private async startUpload(name: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
