@@ -14,7 +14,7 @@ Run an OCI distribution registry
 Commands:
   serve       Serve a registry: --addr HOST:PORT --root DIR [--htpasswd FILE]
               [--token-realm URL --token-service NAME --token-issuer NAME --token-cert FILE]
-              [--tls-cert FILE --tls-key FILE]
+              [--tls-cert FILE --tls-key FILE] [--max-uploads N]
   gc          Delete blobs no manifest references: --root DIR [--dry-run]
 `;
 
@@ -37,6 +37,7 @@ async function serve(argv: string[]): Promise<number> {
       'token-cert': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      'max-uploads': { type: 'string' },
     },
   });
   if (!values.root) throw new Error('--root is required');
@@ -53,7 +54,9 @@ async function serve(argv: string[]): Promise<number> {
   }
   if (!!values['tls-cert'] !== !!values['tls-key']) throw new Error('--tls-cert and --tls-key go together');
   const tls = values['tls-cert'] ? { cert: values['tls-cert'], key: values['tls-key']! } : undefined;
-  const server = new RegistryServer({ root: values.root, authorizer, tls, log: (l) => process.stderr.write(`${l}\n`) });
+  const maxOpenUploads = values['max-uploads'] === undefined ? undefined : Number(values['max-uploads']);
+  if (maxOpenUploads !== undefined && !(Number.isInteger(maxOpenUploads) && maxOpenUploads > 0)) throw new Error('--max-uploads must be a positive integer');
+  const server = new RegistryServer({ root: values.root, authorizer, tls, maxOpenUploads, log: (l) => process.stderr.write(`${l}\n`) });
   const { host, port } = splitAddr(values.addr!);
   const address = await server.listen(host, port);
   // Tests and scripts read this line to learn the port when --addr asked for port 0.

@@ -17,6 +17,7 @@ export interface ServerOptions {
   root: string;
   authorizer?: Authorizer;
   tls?: { cert: string; key: string };
+  maxOpenUploads?: number;
   log?: (line: string) => void;
 }
 
@@ -103,7 +104,7 @@ export class RegistryServer {
   private server?: http.Server;
 
   constructor(private readonly options: ServerOptions) {
-    this.storage = new RegistryStorage(options.root);
+    this.storage = new RegistryStorage(options.root, { maxOpenUploads: options.maxOpenUploads });
     this.authorizer = options.authorizer ?? openAccess;
   }
 

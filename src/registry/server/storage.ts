@@ -50,7 +50,11 @@ export class RegistryStorage {
   private readonly writers = new Map<string, Writer>();
   private readonly busy = new Set<string>();
 
-  constructor(root: string) {
+  /** Each open upload holds a file descriptor: past this many, new uploads get TOOMANYREQUESTS. */
+  readonly maxOpenUploads: number;
+
+  constructor(root: string, options: { maxOpenUploads?: number } = {}) {
+    this.maxOpenUploads = options.maxOpenUploads ?? 1000;
     this.paths = new RegistryPaths(root);
     this.blobs = new LocalContentStore(this.paths.content);
   }
@@ -101,6 +105,9 @@ export class RegistryStorage {
   // ---- uploads ----
 
   startUpload(name: string): string {
+    if (this.writers.size >= this.maxOpenUploads) {
+      throw new RegistryError('TOOMANYREQUESTS', `${this.writers.size} uploads are open; finish or cancel some first`, null, { headers: { 'Retry-After': '10' } });
+    }
     const uuid = randomUUID();
     writeFileAtomic(this.paths.upload(name, uuid), JSON.stringify({ startedAt: new Date().toISOString() }));
     return uuid;
@@ -112,6 +119,7 @@ export class RegistryStorage {
     }
     let w = this.writers.get(uuid);
     if (!w) {
+      if (this.writers.size >= this.maxOpenUploads) throw new RegistryError('TOOMANYREQUESTS', 'too many open uploads', null, { headers: { 'Retry-After': '10' } });
       w = await this.blobs.writer(uploadRef(uuid));
       this.writers.set(uuid, w);
     }

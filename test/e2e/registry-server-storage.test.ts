@@ -1,0 +1,73 @@
+// The registry's storage on a shared root: blobs already in a berthd content store are linked,
+// not copied, and `registry gc` never sweeps them; open uploads are capped with TOOMANYREQUESTS.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LocalContentStore } from '../../src/content/index.js';
+import { berthBin } from '../helpers/daemon.js';
+import { startRegistry } from '../helpers/registry.js';
+
+const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}` as const;
+
+test('on a berthd data root, pushed blobs that berthd already has are linked in place and survive gc', async (t) => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'berth-regroot-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  // A blob berthd wrote: the same content store, no registry label.
+  const local = randomBytes(50_000);
+  const content = new LocalContentStore(path.join(root, 'content'));
+  const w = await content.writer('berthd-pull');
+  await w.write(local);
+  await w.commit({ digest: sha(local) });
+  const inode = statSync(content.path(sha(local))).ino;
+
+  const reg = await startRegistry({ root });
+  t.after(() => reg.stop());
+  const push = await fetch(`${reg.url}/v2/shared/img/blobs/uploads/?digest=${sha(local)}`, { method: 'POST', body: local });
+  assert.equal(push.status, 201);
+  assert.equal(statSync(content.path(sha(local))).ino, inode, 'the existing blob file is reused');
+  const got = Buffer.from(await (await fetch(`${reg.url}/v2/shared/img/blobs/${sha(local)}`)).arrayBuffer());
+  assert.ok(got.equals(local));
+  // A blob only the registry brought in, which nothing references.
+  const own = randomBytes(1234);
+  assert.equal((await fetch(`${reg.url}/v2/shared/img/blobs/uploads/?digest=${sha(own)}`, { method: 'POST', body: own })).status, 201);
+  const out = execFileSync(process.execPath, [berthBin, 'registry', 'gc', '--root', root], { encoding: 'utf8' });
+  assert.match(out, /1 blobs deleted \(1234 bytes\)/);
+  assert.ok(existsSync(content.path(sha(local))), 'berthd blob kept');
+  assert.equal(existsSync(content.path(sha(own))), false);
+});
+
+test('open uploads past --max-uploads are TOOMANYREQUESTS with Retry-After', async (t) => {
+  const reg = await startRegistry({ args: ['--max-uploads', '1'] });
+  t.after(() => reg.stop());
+  const first = await fetch(`${reg.url}/v2/cap/img/blobs/uploads/`, { method: 'POST' });
+  const loc = first.headers.get('location')!;
+  assert.equal((await fetch(`${reg.url}${loc}`, { method: 'PATCH', body: 'abc' })).status, 202);
+  const second = await fetch(`${reg.url}/v2/cap/img/blobs/uploads/`, { method: 'POST' });
+  assert.equal(second.status, 429);
+  assert.equal(second.headers.get('retry-after'), '10');
+  assert.equal((await second.json()).errors[0].code, 'TOOMANYREQUESTS');
+  // Finishing the open upload frees its slot.
+  assert.equal((await fetch(`${reg.url}${loc}?digest=${sha('abc')}`, { method: 'PUT' })).status, 201);
+  assert.equal((await fetch(`${reg.url}/v2/cap/img/blobs/uploads/`, { method: 'POST' })).status, 202);
+});
+
+test('berth registry refuses bad flags with exit code 125', () => {
+  const r = (args: string[]) => {
+    try {
+      execFileSync(process.execPath, [berthBin, 'registry', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      return { code: 0, stderr: '' };
+    } catch (err) {
+      const e = err as { status: number; stderr: string };
+      return { code: e.status, stderr: e.stderr };
+    }
+  };
+  assert.deepEqual(r(['serve', '--addr', '127.0.0.1:0']), { code: 125, stderr: 'berth registry serve: --root is required\n' });
+  assert.equal(r(['serve', '--root', '/tmp/x', '--tls-cert', 'a']).code, 125);
+  assert.equal(r(['serve', '--root', '/tmp/x', '--max-uploads', '0']).code, 125);
+  assert.equal(r(['frobnicate']).code, 1);
+  assert.match(execFileSync(process.execPath, [berthBin, 'registry', '--help'], { encoding: 'utf8' }), /Usage:\s+berth registry COMMAND/);
+});
