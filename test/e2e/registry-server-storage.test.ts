@@ -71,3 +71,26 @@ test('berth registry refuses bad flags with exit code 125', () => {
   assert.equal(r(['frobnicate']).code, 1);
   assert.match(execFileSync(process.execPath, [berthBin, 'registry', '--help'], { encoding: 'utf8' }), /Usage:\s+berth registry COMMAND/);
 });
+
+test('registry gc drops abandoned uploads (bytes and session), keeping recent ones by default', async (t) => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'berth-regroot-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const reg = await startRegistry({ root });
+  const s = await fetch(`${reg.url}/v2/stale/img/blobs/uploads/`, { method: 'POST' });
+  const loc = s.headers.get('location')!;
+  assert.equal((await fetch(`${reg.url}${loc}`, { method: 'PATCH', body: randomBytes(777) })).status, 202);
+  await reg.stop();
+  const gc = (...args: string[]) => execFileSync(process.execPath, [berthBin, 'registry', 'gc', '--root', root, ...args], { encoding: 'utf8' });
+  const ingestDir = path.join(root, 'content', 'ingest');
+  const session = path.join(root, 'repositories', 'stale', 'img', '_uploads', loc.split('/').pop()!);
+  assert.match(gc(), /0 abandoned uploads deleted/);
+  assert.match(gc('--upload-max-age', '0', '--dry-run'), /stale\/img: abandoned upload .* \(777 bytes\)[\s\S]*1 abandoned uploads eligible for deletion/);
+  assert.ok(existsSync(session));
+  assert.match(gc('--upload-max-age', '0'), /1 abandoned uploads deleted/);
+  assert.equal(existsSync(session), false);
+  assert.deepEqual(execFileSync('ls', ['-A', ingestDir], { encoding: 'utf8' }), '');
+  // The session is gone for clients too.
+  const again = await startRegistry({ root });
+  t.after(() => again.stop());
+  assert.equal((await fetch(`${again.url}${loc}`)).status, 404);
+});

@@ -9,11 +9,19 @@ import type { RegistryStorage } from './storage.js';
 
 export interface GcResult {
   marked: number;
+  /** Upload sessions untouched for longer than `uploadMaxAgeMs`, dropped with their bytes. */
+  purgedUploads: number;
   deleted: { digest: Digest; size: number }[];
   freedBytes: number;
 }
 
-export async function collectGarbage(storage: RegistryStorage, options: { dryRun?: boolean; log?: (line: string) => void } = {}): Promise<GcResult> {
+/** Distribution's default: an upload untouched for a week is abandoned. */
+export const UPLOAD_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+
+export async function collectGarbage(
+  storage: RegistryStorage,
+  options: { dryRun?: boolean; uploadMaxAgeMs?: number; log?: (line: string) => void } = {},
+): Promise<GcResult> {
   const live = new Set<Digest>();
   const repos = storage.repositories();
   for (const name of repos) {
@@ -48,5 +56,13 @@ export async function collectGarbage(storage: RegistryStorage, options: { dryRun
   if (!options.dryRun) {
     for (const name of repos) for (const d of storage.layerLinks(name)) if (dead.has(d)) storage.unlinkBlob(name, d);
   }
-  return { marked: live.size, deleted, freedBytes: deleted.reduce((n, d) => n + d.size, 0) };
+  const cutoff = Date.now() - (options.uploadMaxAgeMs ?? UPLOAD_MAX_AGE_MS);
+  let purgedUploads = 0;
+  for (const u of await storage.uploadSessions()) {
+    if (u.updatedAt.getTime() > cutoff) continue;
+    options.log?.(`${u.name}: abandoned upload ${u.uuid} (${u.offset} bytes)`);
+    purgedUploads++;
+    if (!options.dryRun) await storage.purgeUpload(u.name, u.uuid);
+  }
+  return { marked: live.size, purgedUploads, deleted, freedBytes: deleted.reduce((n, d) => n + d.size, 0) };
 }

@@ -15,7 +15,8 @@ Commands:
   serve       Serve a registry: --addr HOST:PORT --root DIR [--htpasswd FILE]
               [--token-realm URL --token-service NAME --token-issuer NAME --token-cert FILE]
               [--tls-cert FILE --tls-key FILE] [--max-uploads N]
-  gc          Delete blobs no manifest references: --root DIR [--dry-run]
+  gc          Delete blobs no manifest references and uploads abandoned for
+              --upload-max-age HOURS (default 168): --root DIR [--dry-run]
 `;
 
 function splitAddr(addr: string): { host: string; port: number } {
@@ -71,10 +72,20 @@ async function serve(argv: string[]): Promise<number> {
 }
 
 async function gc(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { root: { type: 'string' }, 'dry-run': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { root: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, 'upload-max-age': { type: 'string' } },
+  });
   if (!values.root) throw new Error('--root is required');
-  const result = await collectGarbage(new RegistryStorage(values.root), { dryRun: values['dry-run'], log: (l) => process.stdout.write(`${l}\n`) });
-  process.stdout.write(`${result.marked} blobs marked, ${result.deleted.length} blobs ${values['dry-run'] ? 'eligible for deletion' : 'deleted'} (${result.freedBytes} bytes)\n`);
+  let uploadMaxAgeMs: number | undefined;
+  if (values['upload-max-age'] !== undefined) {
+    const hours = Number(values['upload-max-age']);
+    if (!(hours >= 0)) throw new Error('--upload-max-age takes hours (a number >= 0)');
+    uploadMaxAgeMs = hours * 3600 * 1000;
+  }
+  const result = await collectGarbage(new RegistryStorage(values.root), { dryRun: values['dry-run'], uploadMaxAgeMs, log: (l) => process.stdout.write(`${l}\n`) });
+  const verb = values['dry-run'] ? 'eligible for deletion' : 'deleted';
+  process.stdout.write(`${result.marked} blobs marked, ${result.deleted.length} blobs ${verb} (${result.freedBytes} bytes), ${result.purgedUploads} abandoned uploads ${verb}\n`);
   return 0;
 }
 

@@ -67,10 +67,15 @@ export class RegistryStorage {
 
   /** All repository names, sorted. A repository is a directory holding `_manifests` or `_layers`. */
   repositories(): string[] {
+    return this.walkRepositories(['_manifests', '_layers']);
+  }
+
+  /** Names of directories holding any of `markers`, found below the repositories root. */
+  private walkRepositories(markers: string[]): string[] {
     const out: string[] = [];
     const walk = (dir: string, prefix: string[]) => {
       const entries = listDir(dir);
-      if (entries.includes('_manifests') || entries.includes('_layers')) out.push(prefix.join('/'));
+      if (prefix.length && entries.some((e) => markers.includes(e))) out.push(prefix.join('/'));
       for (const e of entries) {
         if (e.startsWith('_')) continue;
         const p = path.join(dir, e);
@@ -79,6 +84,28 @@ export class RegistryStorage {
     };
     walk(this.paths.repositories, []);
     return out.filter((n) => isValidRepositoryName(n)).sort();
+  }
+
+  /** Upload sessions on disk, with when their bytes last changed. */
+  async uploadSessions(): Promise<{ name: string; uuid: string; updatedAt: Date; offset: number }[]> {
+    const ingests = new Map((await this.blobs.ingests()).map((i) => [i.ref, i]));
+    const out: { name: string; uuid: string; updatedAt: Date; offset: number }[] = [];
+    for (const name of this.walkRepositories(['_uploads'])) {
+      for (const uuid of listDir(this.paths.uploadsDir(name))) {
+        if (!UUID_RE.test(uuid)) continue;
+        const ingest = ingests.get(uploadRef(uuid));
+        const started = statSync(this.paths.upload(name, uuid), { throwIfNoEntry: false })?.mtime ?? new Date(0);
+        out.push({ name, uuid, updatedAt: ingest?.updatedAt ?? started, offset: ingest?.offset ?? 0 });
+      }
+    }
+    return out;
+  }
+
+  /** Drops an upload session and its bytes without opening it (for gc of abandoned uploads). */
+  async purgeUpload(name: string, uuid: string): Promise<void> {
+    if (this.writers.has(uuid)) return;
+    await this.blobs.abortIngest(uploadRef(uuid)).catch(() => {});
+    rmSync(this.paths.upload(name, uuid), { force: true });
   }
 
   // ---- blobs ----
