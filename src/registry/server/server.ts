@@ -10,7 +10,7 @@ import { openAccess, type Access, type Authorizer } from './auth.js';
 import { RegistryError } from './errcodes.js';
 import { MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, acceptedTypes } from './manifests.js';
 import { checkDigest, checkName, isValidRepositoryName, parseReference } from './names.js';
-import { sendFileRange } from './sendfile.js';
+import { sendFileRange } from './send-range.js';
 import { RegistryStorage, rangeHeader, uploadLocation } from './storage.js';
 
 export interface ServerOptions {

@@ -1,6 +1,8 @@
 // Streams a byte range of a file to an HTTP response with two reused buffers: one is read from
 // disk while the other is being written to the socket. Fewer allocations than fs.createReadStream
-// (a fresh buffer per chunk), which is what held blob downloads below distribution's sendfile.
+// (a fresh buffer per chunk). sendfile(2) through koffi was tried too: on a non-blocking loopback
+// socket it still moved ~128 MiB per call, blocking the event loop ~60 ms at a time, and measured
+// slower than this copy (curl client, 256 MiB blob: ~2.0 vs ~3.0 GiB/s).
 import { promises as fsp } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 
