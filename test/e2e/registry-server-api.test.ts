@@ -142,6 +142,28 @@ describe('blobs', () => {
     assert.equal(errorCode(await req('DELETE', `/v2/blobs/mono/blobs/${d}`)), 'BLOB_UNKNOWN');
   });
 
+  test('a client that hangs up mid-download does not disturb the server', async () => {
+    const data = randomBytes(16 << 20);
+    const d = await pushBlob('blobs/hangup', data);
+    const u = new URL(reg.url);
+    for (let i = 0; i < 3; i++) {
+      await new Promise<void>((resolve) => {
+        const r = http.get({ host: u.hostname, port: u.port, path: `/v2/blobs/hangup/blobs/${d}` }, (res) => {
+          res.once('data', () => {
+            r.destroy();
+            resolve();
+          });
+        });
+        r.on('error', () => resolve());
+      });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const full = await req('GET', `/v2/blobs/hangup/blobs/${d}`);
+    assert.equal(full.status, 200);
+    assert.ok(full.body.equals(data));
+    assert.doesNotMatch(reg.log(), /Error|unhandled/i);
+  });
+
   test('a digest mismatch is DIGEST_INVALID and stores nothing', async () => {
     const data = randomBytes(5000);
     const wrong = sha('something else');

@@ -8,11 +8,18 @@ import type { ServerResponse } from 'node:http';
 
 const BUFFER_BYTES = 2 << 20;
 
+/** Resolves once the response is done with `chunk` (handed on, or the client went away: rejects). */
 function writeChunk(res: ServerResponse, chunk: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     if (res.destroyed) return reject(new Error('client went away'));
-    // The callback fires once the bytes are handed to the kernel: only then may the buffer be reused.
-    res.write(chunk, (err) => (err ? reject(err) : resolve()));
+    const gone = () => reject(new Error('client went away'));
+    res.once('close', gone);
+    // The callback fires once the bytes are handed on: only then may the buffer be reused.
+    res.write(chunk, (err) => {
+      res.off('close', gone);
+      if (err) reject(err);
+      else resolve();
+    });
   });
 }
 
@@ -20,21 +27,24 @@ function writeChunk(res: ServerResponse, chunk: Buffer): Promise<void> {
 export async function sendFileRange(file: string, start: number, end: number, res: ServerResponse): Promise<void> {
   const handle = await fsp.open(file, 'r');
   try {
-    const buffers = [Buffer.allocUnsafe(Math.min(BUFFER_BYTES, end - start + 1)), Buffer.allocUnsafe(Math.min(BUFFER_BYTES, end - start + 1))];
+    const size = Math.min(BUFFER_BYTES, end - start + 1);
+    const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
     let position = start;
-    let pending: Promise<void> | undefined;
+    let pending: Promise<void> = Promise.resolve();
     for (let i = 0; position <= end; i ^= 1) {
       const buf = buffers[i]!;
-      const want = Math.min(buf.length, end - position + 1);
-      const { bytesRead } = await handle.read(buf, 0, want, position);
-      if (bytesRead === 0) throw new Error(`${file}: file shorter than expected`);
-      // Wait for the write two steps back (the one that used this buffer's twin) before queueing another.
-      await pending;
+      // Read while the previous chunk is being written; a failed write is seen (not left unhandled).
+      const [{ bytesRead }] = await Promise.all([handle.read(buf, 0, Math.min(buf.length, end - position + 1), position), pending]);
+      if (bytesRead === 0) throw new Error('blob file shorter than expected');
+      // This buffer's previous write finished before the last one was queued (awaited above).
       pending = writeChunk(res, buf.subarray(0, bytesRead));
       position += bytesRead;
     }
     await pending;
-    await new Promise<void>((resolve) => res.end(resolve));
+    await new Promise<void>((resolve) => {
+      res.once('close', resolve);
+      res.end(() => resolve());
+    });
   } finally {
     await handle.close();
   }

@@ -148,8 +148,10 @@ export class RegistryServer {
 
   private fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const e = err instanceof RegistryError ? err : undefined;
-    if (!e) this.options.log?.(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
-    if (res.headersSent) {
+    // A client that hung up is not a server fault: nothing to log, nobody to answer.
+    const clientGone = res.destroyed || !res.socket || res.socket.destroyed;
+    if (!e && !clientGone) this.options.log?.(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
+    if (res.headersSent || clientGone) {
       res.destroy();
       return;
     }
