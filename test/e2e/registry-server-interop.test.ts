@@ -137,6 +137,11 @@ test('token auth: Bearer challenge, skopeo round trip through a token service, b
   const rightToken = (await (await fetch(`${realm}?service=berth-test&scope=repository:tok/img:pull`, { headers: { Authorization: `Basic ${Buffer.from('bob:pw').toString('base64')}` } })).json()).token;
   const listed = await fetch(`${reg.url}/v2/tok/img/tags/list`, { headers: { Authorization: `Bearer ${rightToken}` } });
   assert.deepEqual((await listed.json()).tags, ['v1']);
+  // Search shows only what the token could pull.
+  const hidden = await (await fetch(`${reg.url}/v1/search?q=tok`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  assert.deepEqual(hidden, { num_results: 0, query: 'tok', results: [] });
+  const found = await (await fetch(`${reg.url}/v1/search?q=tok`, { headers: { Authorization: `Bearer ${rightToken}` } })).json();
+  assert.deepEqual(found.results.map((r: { name: string }) => r.name), ['tok/img']);
 });
 
 test('TLS: skopeo verifies the server against its CA', { skip: !skopeo }, async (t) => {

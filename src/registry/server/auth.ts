@@ -1,7 +1,7 @@
 // Who may do what: none (open registry), htpasswd (HTTP Basic, bcrypt entries) or token (Bearer
 // JWTs from an external token service, RS256/ES256, checked against its certificate). Each request
 // names the access it needs; a failure carries the WWW-Authenticate challenge a client follows.
-import { X509Certificate, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { RegistryError } from './errcodes.js';
 import { verifyBcrypt } from './bcrypt.js';
@@ -46,8 +46,15 @@ export function parseBasic(authorization: string | undefined): { user: string; p
   return { user: decoded.slice(0, i), password: decoded.slice(i + 1) };
 }
 
+/** How long a verified Basic header is trusted without another bcrypt (tens of ms at cost 10). */
+const VERIFIED_TTL_MS = 5 * 60 * 1000;
+const VERIFIED_MAX = 1000;
+
 export class HtpasswdAuthorizer implements Authorizer {
   private readonly users: Map<string, string>;
+  /** sha256 of a Basic header that passed bcrypt -> when it stops being trusted. */
+  private readonly verified = new Map<string, number>();
+
   constructor(file: string, private readonly realm = 'berth registry') {
     this.users = parseHtpasswd(readFileSync(file, 'utf8'));
   }
@@ -55,8 +62,15 @@ export class HtpasswdAuthorizer implements Authorizer {
   private check(authorization: string | undefined): boolean {
     const creds = parseBasic(authorization);
     if (!creds) return false;
+    // A push is dozens of requests with the same header; bcrypt each one and the CPU goes there.
+    const key = createHash('sha256').update(authorization!).digest('hex');
+    const until = this.verified.get(key);
+    if (until !== undefined && until > Date.now()) return true;
     const hash = this.users.get(creds.user);
-    return hash !== undefined && verifyBcrypt(creds.password, hash);
+    if (hash === undefined || !verifyBcrypt(creds.password, hash)) return false;
+    if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
+    this.verified.set(key, Date.now() + VERIFIED_TTL_MS);
+    return true;
   }
 
   authorize(authorization: string | undefined): void {

@@ -197,7 +197,7 @@ export class RegistryServer {
       }
       case 'search':
         is('GET');
-        return this.search(url, res);
+        return this.search(url, req, res);
       case 'tags': {
         is('GET');
         if (!this.storage.repositoryExists(r.name)) throw new RegistryError('NAME_UNKNOWN', undefined, { name: r.name });
@@ -244,10 +244,12 @@ export class RegistryServer {
     }
   }
 
-  private search(url: URL, res: ServerResponse): void {
+  private search(url: URL, req: IncomingMessage, res: ServerResponse): void {
     const q = (url.searchParams.get('q') ?? '').toLowerCase();
     const n = Math.min(Math.max(Number(url.searchParams.get('n') ?? 25) || 25, 1), 100);
-    const hits = this.storage.repositories().filter((name) => name.includes(q));
+    // Only what the caller could pull: a search must not reveal private repository names.
+    const pullable = (name: string) => this.authorizer.allows(req.headers.authorization, [{ type: 'repository', name, actions: ['pull'] }]);
+    const hits = this.storage.repositories().filter((name) => name.includes(q) && pullable(name));
     const results = hits.slice(0, n).map((name) => ({ name, description: '', star_count: 0, is_official: false, is_automated: false }));
     this.json(res, { num_results: hits.length, query: url.searchParams.get('q') ?? '', results });
   }
