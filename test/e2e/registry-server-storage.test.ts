@@ -94,3 +94,21 @@ test('registry gc drops abandoned uploads (bytes and session), keeping recent on
   t.after(() => again.stop());
   assert.equal((await fetch(`${again.url}${loc}`)).status, 404);
 });
+
+test('--read-only serves pulls and answers writes with DENIED', async (t) => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'berth-regroot-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const data = randomBytes(100);
+  const rw = await startRegistry({ root });
+  assert.equal((await fetch(`${rw.url}/v2/ro/img/blobs/uploads/?digest=${sha(data)}`, { method: 'POST', body: data })).status, 201);
+  await rw.stop();
+  const ro = await startRegistry({ root, args: ['--read-only'] });
+  t.after(() => ro.stop());
+  assert.equal((await fetch(`${ro.url}/v2/ro/img/blobs/${sha(data)}`)).status, 200);
+  for (const [method, p] of [['POST', '/v2/ro/img/blobs/uploads/'], ['DELETE', `/v2/ro/img/blobs/${sha(data)}`], ['PUT', '/v2/ro/img/manifests/v1']] as const) {
+    const r = await fetch(`${ro.url}${p}`, { method, body: method === 'PUT' ? '{}' : undefined });
+    assert.equal(r.status, 403, `${method} ${p}`);
+    assert.equal((await r.json()).errors[0].code, 'DENIED');
+  }
+  assert.equal((await fetch(`${ro.url}/v2/ro/img/blobs/${sha(data)}`, { method: 'HEAD' })).status, 200);
+});

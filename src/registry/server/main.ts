@@ -14,7 +14,7 @@ Run an OCI distribution registry
 Commands:
   serve       Serve a registry: --addr HOST:PORT --root DIR [--htpasswd FILE]
               [--token-realm URL --token-service NAME --token-issuer NAME --token-cert FILE]
-              [--tls-cert FILE --tls-key FILE] [--max-uploads N]
+              [--tls-cert FILE --tls-key FILE] [--max-uploads N] [--read-only]
   gc          Delete blobs no manifest references and uploads abandoned for
               --upload-max-age HOURS (default 168): --root DIR [--dry-run]
 `;
@@ -39,6 +39,7 @@ async function serve(argv: string[]): Promise<number> {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'max-uploads': { type: 'string' },
+      'read-only': { type: 'boolean', default: false },
     },
   });
   if (!values.root) throw new Error('--root is required');
@@ -57,7 +58,7 @@ async function serve(argv: string[]): Promise<number> {
   const tls = values['tls-cert'] ? { cert: values['tls-cert'], key: values['tls-key']! } : undefined;
   const maxOpenUploads = values['max-uploads'] === undefined ? undefined : Number(values['max-uploads']);
   if (maxOpenUploads !== undefined && !(Number.isInteger(maxOpenUploads) && maxOpenUploads > 0)) throw new Error('--max-uploads must be a positive integer');
-  const server = new RegistryServer({ root: values.root, authorizer, tls, maxOpenUploads, log: (l) => process.stderr.write(`${l}\n`) });
+  const server = new RegistryServer({ root: values.root, authorizer, tls, maxOpenUploads, readOnly: values['read-only'], log: (l) => process.stderr.write(`${l}\n`) });
   const { host, port } = splitAddr(values.addr!);
   const address = await server.listen(host, port);
   // Tests and scripts read this line to learn the port when --addr asked for port 0.

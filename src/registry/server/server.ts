@@ -18,6 +18,8 @@ export interface ServerOptions {
   authorizer?: Authorizer;
   tls?: { cert: string; key: string };
   maxOpenUploads?: number;
+  /** Serve pulls only; writes are DENIED (for exposing a berthd data root, or maintenance). */
+  readOnly?: boolean;
   log?: (line: string) => void;
 }
 
@@ -140,6 +142,7 @@ export class RegistryServer {
       if (!r) throw new RegistryError('UNSUPPORTED', 'no such endpoint', { path: pathname }, { status: 404 });
       if ('name' in r) checkName(r.name);
       this.authorizer.authorize(req.headers.authorization, accessFor(r, method));
+      if (this.options.readOnly && !['GET', 'HEAD'].includes(method)) throw new RegistryError('DENIED', 'the registry is read-only', { method });
       await this.dispatch(r, method, url, req, res);
     } catch (err) {
       this.fail(req, res, err);
