@@ -212,6 +212,17 @@ describe('blobs', () => {
     assert.equal(errorCode(await req('GET', location)), 'BLOB_UPLOAD_UNKNOWN');
   });
 
+  test('POST then one PUT carrying the whole blob (the spec\'s two-step monolithic upload)', async () => {
+    const data = randomBytes(70_000);
+    const s = await req('POST', '/v2/blobs/twostep/blobs/uploads/');
+    assert.equal(s.status, 202);
+    assert.equal(s.headers.get('range'), '0-0');
+    const put = await req('PUT', `${s.headers.get('location')}?digest=${sha(data)}`, { body: data, headers: { 'Content-Type': 'application/octet-stream' } });
+    assert.equal(put.status, 201);
+    assert.equal(put.headers.get('location'), `/v2/blobs/twostep/blobs/${sha(data)}`);
+    assert.ok((await req('GET', `/v2/blobs/twostep/blobs/${sha(data)}`)).body.equals(data));
+  });
+
   test('unknown upload sessions are BLOB_UPLOAD_UNKNOWN; DELETE cancels one', async () => {
     assert.equal(errorCode(await req('PATCH', '/v2/blobs/x/blobs/uploads/00000000-0000-0000-0000-000000000000', { body: 'x' })), 'BLOB_UPLOAD_UNKNOWN');
     assert.equal(errorCode(await req('GET', '/v2/blobs/x/blobs/uploads/not-a-session')), 'BLOB_UPLOAD_UNKNOWN');
