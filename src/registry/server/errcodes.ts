@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   DENIED: { status: 403, message: 'requested access to the resource is denied' },
   UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
+  /** Not in the OCI spec's table; distribution's code for a server-side failure. */
+  UNKNOWN: { status: 500, message: 'unknown error' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -150,17 +150,17 @@ export class RegistryServer {
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
-    const e = err instanceof RegistryError ? err : undefined;
     // A client that hung up is not a server fault: nothing to log, nobody to answer.
     const clientGone = res.destroyed || !res.socket || res.socket.destroyed;
-    if (!e && !clientGone) this.options.log?.(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
+    if (!(err instanceof RegistryError) && !clientGone) this.options.log?.(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
     if (res.headersSent || clientGone) {
       res.destroy();
       return;
     }
-    const body = e ? e.body() : JSON.stringify({ errors: [{ code: 'UNKNOWN', message: (err as Error)?.message ?? 'internal error', detail: null }] });
-    res.statusCode = e?.status ?? 500;
-    for (const [k, v] of Object.entries(e?.headers ?? {})) res.setHeader(k, v);
+    const e = err instanceof RegistryError ? err : new RegistryError('UNKNOWN', (err as Error)?.message);
+    const body = e.body();
+    res.statusCode = e.status;
+    for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
     res.setHeader('Content-Type', 'application/json');
     res.setHeader('Content-Length', Buffer.byteLength(body));
     // A body we did not read (a refused upload) must not be parsed as the next request.

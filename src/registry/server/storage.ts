@@ -3,7 +3,7 @@
 // Uploads are content-store ingests committed by verify -> move -> link: nothing is visible in a
 // repository before its digest is checked, and a cut-off upload leaves only its ingest behind.
 import { randomUUID } from 'node:crypto';
-import { existsSync, promises as fsp, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { LocalContentStore, type Writer } from '../../content/index.js';
@@ -329,11 +329,6 @@ export class RegistryStorage {
   async close(): Promise<void> {
     // Writers are left as ingests on disk; a restarted server resumes them.
     this.writers.clear();
-  }
-
-  /** Removes a file ignoring a missing one (for gc). */
-  async remove(file: string): Promise<void> {
-    await fsp.rm(file, { force: true });
   }
 }
 
