@@ -53,8 +53,12 @@ test('skopeo copies an OCI layout into the registry and back out', { skip: !skop
   assert.equal(sha(layer), layerDigest);
   // A second repository gets its layer by cross-repository mount; then the catalog lists both.
   await run(skopeo!, ['copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${reg.host}/interop/busybox:v1`, `docker://${reg.host}/interop/copy:v1`]);
+  // Docker schema2 as well: skopeo converts, the registry stores and serves it as such.
+  await run(skopeo!, ['copy', '-q', '--dest-tls-verify=false', '--format', 'v2s2', `oci:${dir}/src:v1`, `docker://${reg.host}/interop/schema2:v1`]);
+  const raw = JSON.parse((await run(skopeo!, ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/interop/schema2:v1`])).stdout);
+  assert.equal(raw.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
   const catalog = await (await fetch(`${reg.url}/v2/_catalog`)).json();
-  assert.deepEqual(catalog.repositories, ['interop/busybox', 'interop/copy']);
+  assert.deepEqual(catalog.repositories, ['interop/busybox', 'interop/copy', 'interop/schema2']);
 });
 
 test('htpasswd: skopeo pushes with --dest-creds; wrong or missing credentials get 401 with a Basic challenge', { skip: !skopeo }, async (t) => {
