@@ -4,6 +4,7 @@ import { build } from 'esbuild';
 const entries = {
   berthd: 'src/daemon/main.ts',
   berth: 'src/cli/main.ts',
+  registry: 'src/registry/server/main.ts',
 };
 
 await build({

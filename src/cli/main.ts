@@ -7,6 +7,7 @@ import { ExitError, Registry, type Command, type Context } from './command.js';
 import { formatFlagHelp, parseFlags, UsageError, type FlagSpec } from './flags.js';
 import { registerAll } from './commands/index.js';
 import { selectHost, startDaemon } from './context.js';
+import { runRegistry } from './commands/registry.js';
 
 const PROG = 'berth';
 
@@ -81,6 +82,8 @@ export async function main(argv: string[]): Promise<number> {
     stdout.write(mainHelp(registry));
     return 0;
   }
+  // The registry server is its own program, loaded only when asked for.
+  if (rest[0] === 'registry') return runRegistry(rest.slice(1));
   const found = registry.find(rest);
   if (!found) {
     if (registry.groups().has(rest[0]!)) {
