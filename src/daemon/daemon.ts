@@ -9,9 +9,10 @@ import { LocalContentStore } from '../content/index.js';
 import { OverlaySnapshotter } from '../snapshots/index.js';
 import { checkSchema } from '../metadata/index.js';
 import { ImageService, loadImages, saveImages, selectForSave, familiarString, parseReference } from '../images/index.js';
-import { ContainerService } from '../containers/index.js';
+import { ContainerService, ExecManager } from '../containers/index.js';
 import { Runtime } from '../runtime/index.js';
 import { containerRoutes, type ContainersBackend } from '../api/routes/containers.js';
+import { execRoutes } from '../api/routes/exec.js';
 import { ApiServer, type Route } from '../api/server.js';
 import { systemRoutes, type SystemBackend } from '../api/routes/system.js';
 import { imageRoutes, type ImagesBackend } from '../api/routes/images.js';
@@ -32,6 +33,7 @@ export class Daemon {
   readonly snapshotter: OverlaySnapshotter;
   readonly images: ImageService;
   readonly containers: ContainerService;
+  readonly execs: ExecManager;
   readonly builder: Builder;
   private servers: http.Server[] = [];
   private api?: ApiServer;
@@ -54,6 +56,7 @@ export class Daemon {
     });
     this.containers = new ContainerService(root, this.images, runtime, (e) => this.events.publish('container', e.action, e.id, e.attributes));
     this.images.setUsedBy((id) => this.containers.usersOf(id));
+    this.execs = new ExecManager(this.containers);
     this.builder = new Builder({ images: this.images, containers: this.containers, root: path.join(root, 'builder') });
     this.id = this.engineId();
   }
@@ -93,6 +96,7 @@ export class Daemon {
       ...systemRoutes(this.systemBackend()),
       ...imageRoutes(this.imagesBackend()),
       ...containerRoutes(this.containersBackend()),
+      ...execRoutes(this.execs),
       ...buildRoutes({ build: (body, o, out) => this.builder.buildFromContext(body, o, out), prune: () => this.builder.pruneCache() }),
     ];
   }
@@ -113,6 +117,7 @@ export class Daemon {
 
   private containersBackend(): ContainersBackend {
     const b = Object.create(this.containers) as ContainersBackend;
+    b.execIDs = (id: string) => this.execs.idsOf(id);
     b.imageName = (id: string) => {
       const ref = this.images.records.refsOf(id as never).find((r) => !r.includes('@'));
       return ref ? familiarString(parseReference(ref)) : id.slice(7, 19);

@@ -11,6 +11,7 @@ import { parseUntil } from '../../images/filters.js';
 
 export type ContainersBackend = ContainerService & {
   imageName(id: string): string;
+  execIDs(id: string): string[];
 };
 
 function humanSince(iso: string): string {
@@ -51,7 +52,7 @@ function inspect(c: ContainerRecord, b: ContainersBackend) {
     ...pub,
     ResolvConfPath: `${b.bundle(c.Id)}/resolv.conf`, HostnamePath: `${b.bundle(c.Id)}/hostname`, HostsPath: `${b.bundle(c.Id)}/hosts`,
     LogPath: b.logPath(c.Id), Driver: 'overlay2', Platform: 'linux', MountLabel: '', ProcessLabel: '', AppArmorProfile: '',
-    ExecIDs: null, GraphDriver: { Name: 'overlay2', Data: null }, Mounts: [],
+    ExecIDs: b.execIDs(c.Id).length ? b.execIDs(c.Id) : null, GraphDriver: { Name: 'overlay2', Data: null }, Mounts: [],
     NetworkSettings: { Bridge: '', SandboxID: '', Ports: {}, SandboxKey: '', Networks: {}, IPAddress: '', Gateway: '', MacAddress: '' },
   };
 }

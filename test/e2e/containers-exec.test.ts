@@ -1,0 +1,72 @@
+// exec against a real berthd: through the docker CLI (pipes, a pty via script(1), detached) and
+// dockerode (exit codes from exec inspect).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import Docker from 'dockerode';
+import { importBusyboxImage } from '../helpers/busybox.js';
+import { dockerCli, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+let daemon: TestDaemon;
+let docker: Docker;
+let container: Docker.Container;
+
+before(async () => {
+  daemon = await startDaemon();
+  docker = new Docker({ socketPath: daemon.socket });
+  await importBusyboxImage(daemon.socket, 'busybox:latest');
+  container = await docker.createContainer({ Image: 'busybox', name: 'target', Cmd: ['sleep', '300'] });
+  await container.start();
+});
+after(async () => {
+  await container?.remove({ force: true }).catch(() => {});
+  await daemon?.stop();
+});
+
+const env = () => ({ ...process.env, DOCKER_HOST: daemon.host, DOCKER_CONFIG: daemon.dataRoot + '/docker-config' });
+function cli(args: string[], input?: string) {
+  return spawnSync(dockerCli!, args, { input, encoding: 'utf8', env: env(), timeout: 30_000 });
+}
+
+test('docker CLI exec: streams apart, exit codes, -i, -u, -w, -e, -d', { skip: !dockerCli }, () => {
+  const r = cli(['exec', 'target', 'sh', '-c', 'echo out; echo err >&2; exit 5']);
+  assert.equal(r.status, 5);
+  assert.equal(r.stdout, 'out\n');
+  assert.equal(r.stderr, 'err\n');
+  const piped = cli(['exec', '-i', 'target', 'tr', 'a-z', 'A-Z'], 'piped in\n');
+  assert.equal(piped.stdout, 'PIPED IN\n');
+  const missing = cli(['exec', 'target', 'no-such-cmd']);
+  assert.equal(missing.status, 127);
+  assert.match(missing.stderr, /executable file not found/);
+  const who = cli(['exec', '-u', '1000:1000', '-w', '/tmp', '-e', 'X=y', 'target', 'sh', '-c', 'echo $(id -u):$(id -g) $(pwd) $X']);
+  assert.equal(who.stdout, '1000:1000 /tmp y\n');
+  assert.equal(cli(['exec', '-d', 'target', 'sh', '-c', 'echo detached > /marker']).status, 0);
+  let seen = '';
+  for (let i = 0; i < 50 && seen !== 'detached\n'; i++) seen = cli(['exec', 'target', 'cat', '/marker']).stdout;
+  assert.equal(seen, 'detached\n');
+});
+
+test('docker CLI exec -it: a real terminal of the client\'s size, and the exit code', { skip: !dockerCli || spawnSync('which', ['script']).status !== 0 }, () => {
+  const r = spawnSync('script', ['-qec', `stty cols 91 rows 27; ${dockerCli} exec -it target sh -c 'tty; stty size; exit 3'`, '/dev/null'], { encoding: 'utf8', env: env(), timeout: 30_000 });
+  assert.equal(r.status, 3, r.stdout + r.stderr);
+  assert.match(r.stdout, /\/dev\/pts\/\d+\r\n27 91\r\n/);
+});
+
+test('dockerode exec: output, exit code in inspect, a stopped container refuses', async () => {
+  const exec = await container.exec({ Cmd: ['sh', '-c', 'echo via-api; exit 9'], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve) => {
+    stream.on('data', (d: Buffer) => chunks.push(d));
+    stream.on('end', () => resolve());
+  });
+  const all = Buffer.concat(chunks);
+  assert.equal(all[0], 1, 'stdout frame');
+  assert.equal(all.subarray(8).toString(), 'via-api\n');
+  const info = await exec.inspect();
+  assert.equal(info.ExitCode, 9);
+  assert.equal(info.Running, false);
+  const stopped = await docker.createContainer({ Image: 'busybox', Cmd: ['true'] });
+  await assert.rejects(stopped.exec({ Cmd: ['true'] }), (err: { statusCode?: number }) => err.statusCode === 409);
+  await stopped.remove();
+});
