@@ -32,6 +32,8 @@ export class ContainerService {
   private readonly dir: string;
   private readonly waiters = new Map<string, Array<() => void>>();
   private watcher?: FSWatcher;
+  private closing = false;
+  private readonly pendingRestarts = new Set<string>();
   private readonly exits = new Map<string, Promise<void>>();
   private readonly exitResolvers = new Map<string, () => void>();
   /** Readers (attach streams) that must finish with the log before an auto-remove deletes it. */
@@ -150,7 +152,8 @@ export class ContainerService {
 
   // ---- start ---------------------------------------------------------------------------------------
 
-  private async mountRootfs(c: ContainerRecord): Promise<string> {
+  /** Mounts the container's root at <bundle>/rootfs (idempotent); it stays while running. */
+  async mountRootfs(c: ContainerRecord): Promise<string> {
     const rootfs = path.join(this.bundle(c.Id), 'rootfs');
     if (!isMountPoint(rootfs)) mountAll(await this.images.snapshotter.mounts(c.snapshotKey), rootfs);
     return rootfs;
@@ -201,6 +204,7 @@ export class ContainerService {
       const pid = await this.runtime.create({ id: c.Id, name: c.Name.slice(1), bundle: this.bundle(c.Id), logPath: this.logPath(c.Id), tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, stdinOnce: !!c.Config.StdinOnce });
       this.expectExit(c.Id);
       await this.runtime.start(c.Id);
+      c.manuallyStopped = false;
       c.State = { ...c.State, Status: 'running', Running: true, Paused: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: ZERO_TIME, OOMKilled: false };
       this.save(c);
       this.event('start', c);
@@ -259,13 +263,58 @@ export class ContainerService {
       this.exits.delete(id);
       for (const w of this.waiters.get(id) ?? []) w();
       this.waiters.delete(id);
-      if (c.HostConfig.AutoRemove) {
+      if (this.shouldRestart(c, code)) {
+        this.scheduleRestart(c.Id);
+      } else if (c.HostConfig.AutoRemove) {
         await this.released(id, 10_000);
         await this.remove(id, { force: true }).catch((err) => log.warn('auto-remove failed', { id, error: err }));
       }
     } finally {
       this.handling.delete(id);
     }
+  }
+
+  private shouldRestart(c: ContainerRecord, code: number): boolean {
+    const latest = this.records.get(c.Id) ?? c;
+    if (latest.manuallyStopped || this.closing) return false;
+    const p = latest.HostConfig.RestartPolicy;
+    switch (p?.Name) {
+      case 'always': case 'unless-stopped': return true;
+      case 'on-failure': return code !== 0 && (!p.MaximumRetryCount || latest.RestartCount < p.MaximumRetryCount);
+      default: return false;
+    }
+  }
+
+  /** Docker's back-off: 100 ms, doubling per restart, reset after 10 s of running. */
+  private scheduleRestart(id: string): void {
+    if (this.pendingRestarts.has(id)) return;
+    this.pendingRestarts.add(id);
+    const c = this.records.get(id)!;
+    const ranFor = Date.now() - Date.parse(c.State.StartedAt);
+    const delay = ranFor > 10_000 ? 100 : Math.min(100 * 2 ** Math.min(c.RestartCount, 9), 60_000);
+    c.State = { ...c.State, Restarting: true, Status: 'restarting' };
+    this.save(c);
+    const t = setTimeout(() => {
+      this.pendingRestarts.delete(id);
+      const now = this.records.get(id);
+      if (!now || now.manuallyStopped || this.closing) {
+        if (now) {
+          now.State = { ...now.State, Restarting: false, Status: 'exited' };
+          this.save(now);
+        }
+        return;
+      }
+      now.RestartCount++;
+      now.State = { ...now.State, Restarting: false };
+      this.save(now);
+      this.start(id).then(() => this.event('restart', now), (err) => log.warn('restart failed', { id, error: err }));
+    }, delay);
+    t.unref();
+  }
+
+  /** After berthd starts: restarts that were pending when it went down are scheduled again. */
+  applyRestartPolicies(): void {
+    for (const c of this.all()) if (c.State.Restarting && !c.State.Running && !c.manuallyStopped) this.scheduleRestart(c.Id);
   }
 
   private oomKilled(id: string): boolean {
@@ -297,6 +346,7 @@ export class ContainerService {
   async kill(ref: string, signal = 'KILL'): Promise<void> {
     const c = this.resolve(ref);
     if (!c.State.Running) throw new Conflict(`Cannot kill container: ${ref}: Container ${c.Id} is not running`);
+    this.markStopped(c);
     await this.runtime.kill(c.Id, normalizeSignal(signal));
     this.event('kill', c, { signal: normalizeSignal(signal) });
   }
@@ -305,9 +355,11 @@ export class ContainerService {
   async stop(ref: string, timeoutSec?: number, signal?: string): Promise<boolean> {
     const c = this.resolve(ref);
     if (!c.State.Running) return false;
+    this.markStopped(c);
     const exited = this.exits.get(c.Id) ?? Promise.resolve();
     const t = timeoutSec ?? c.Config.StopTimeout ?? 10;
     await this.runtime.kill(c.Id, normalizeSignal(signal ?? c.Config.StopSignal ?? 'TERM')).catch(() => {});
+    if (c.State.Paused) await this.runtime.resume(c.Id).catch(() => {});
     const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), Math.max(0, t) * 1000))]);
     if (timedOut) {
       await this.runtime.kill(c.Id, 'KILL', true).catch(() => {});
@@ -315,6 +367,11 @@ export class ContainerService {
     }
     this.event('stop', this.records.get(c.Id) ?? c);
     return true;
+  }
+
+  private markStopped(c: ContainerRecord): void {
+    c.manuallyStopped = true;
+    this.save(c);
   }
 
   /** Resolves with the exit code when `condition` holds: not-running (default), next-exit, removed. */
@@ -407,6 +464,78 @@ export class ContainerService {
     });
   }
 
+  // ---- pause, rename, update, prune -----------------------------------------------------------------
+
+  async pause(ref: string): Promise<void> {
+    const c = this.resolve(ref);
+    if (!c.State.Running) throw new Conflict(`Container ${c.Id} is not running`);
+    if (c.State.Paused) throw new Conflict(`Container ${c.Id} is already paused`);
+    await this.runtime.pause(c.Id);
+    c.State = { ...c.State, Paused: true, Status: 'paused' };
+    this.save(c);
+    this.event('pause', c);
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const c = this.resolve(ref);
+    if (!c.State.Paused) throw new Conflict(`Container ${c.Id} is not paused`);
+    await this.runtime.resume(c.Id);
+    c.State = { ...c.State, Paused: false, Status: 'running' };
+    this.save(c);
+    this.event('unpause', c);
+  }
+
+  rename(ref: string, newName: string): void {
+    const c = this.resolve(ref);
+    const name = newName.replace(/^\//, '');
+    if (!validName(name)) throw new InvalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (`/${name}` === c.Name) throw new InvalidArgument(`Renaming a container with the same name as its current name`);
+    const taken = this.all().find((x) => x.Name === `/${name}`);
+    if (taken) throw new Conflict(`Conflict. The container name "/${name}" is already in use by container "${taken.Id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    const old = c.Name;
+    c.Name = `/${name}`;
+    this.save(c);
+    this.event('rename', c, { oldName: old });
+  }
+
+  /** `update`: new resource limits (and restart policy), applied to the running cgroup too. */
+  async update(ref: string, changes: Partial<HostConfig>): Promise<string[]> {
+    const c = this.resolve(ref);
+    const keys = ['Memory', 'MemorySwap', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'PidsLimit', 'RestartPolicy', 'MemoryReservation', 'CpusetCpus'] as const;
+    const hc = { ...c.HostConfig };
+    for (const k of keys) if (changes[k] !== undefined && changes[k] !== null && !(typeof changes[k] === 'number' && changes[k] === 0 && k !== 'PidsLimit')) (hc as Record<string, unknown>)[k] = changes[k];
+    if (hc.AutoRemove && hc.RestartPolicy?.Name && hc.RestartPolicy.Name !== 'no') throw new InvalidArgument('Restart policy cannot be updated because AutoRemove is enabled for the container');
+    if (c.State.Running) {
+      const cg = (ctl: string, file: string, v: number | string) => writeFileSync(`/sys/fs/cgroup/${ctl}/berth/${c.Id}/${file}`, String(v));
+      if (changes.Memory) {
+        if (changes.MemorySwap) cg('memory', 'memory.memsw.limit_in_bytes', -1);
+        cg('memory', 'memory.limit_in_bytes', changes.Memory);
+        if (changes.MemorySwap) cg('memory', 'memory.memsw.limit_in_bytes', changes.MemorySwap);
+      }
+      if (changes.NanoCpus) {
+        cg('cpu', 'cpu.cfs_period_us', 100000);
+        cg('cpu', 'cpu.cfs_quota_us', Math.round(changes.NanoCpus / 1e4));
+      }
+      if (changes.CpuShares) cg('cpu', 'cpu.shares', changes.CpuShares);
+      if (changes.PidsLimit !== undefined && changes.PidsLimit !== null) cg('pids', 'pids.max', changes.PidsLimit > 0 ? changes.PidsLimit : 'max');
+    }
+    c.HostConfig = hc;
+    this.save(c);
+    this.event('update', c);
+    return [];
+  }
+
+  /** Removes stopped containers matching `keep`; returns their IDs. */
+  async prune(keep: (c: ContainerRecord) => boolean): Promise<string[]> {
+    const gone: string[] = [];
+    for (const c of this.all()) {
+      if (c.State.Running || !keep(c)) continue;
+      await this.remove(c.Id).catch(() => {});
+      gone.push(c.Id);
+    }
+    return gone;
+  }
+
   // ---- logs ----------------------------------------------------------------------------------------
 
   logs(ref: string, opts: { follow?: boolean; tail?: number; sinceNs?: bigint; untilNs?: bigint; signal?: AbortSignal }): AsyncGenerator<LogRecord> {
@@ -431,6 +560,7 @@ export class ContainerService {
   }
 
   close(): void {
+    this.closing = true;
     this.watcher?.close();
   }
 }

@@ -63,6 +63,8 @@ export interface ContainerRecord {
   RestartCount: number;
   /** berth's own bookkeeping. */
   snapshotKey: string;
+  /** Stopped or killed by a user: restart policies leave it alone (until the next start). */
+  manuallyStopped?: boolean;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

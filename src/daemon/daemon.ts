@@ -9,7 +9,7 @@ import { LocalContentStore } from '../content/index.js';
 import { OverlaySnapshotter } from '../snapshots/index.js';
 import { checkSchema } from '../metadata/index.js';
 import { ImageService, loadImages, saveImages, selectForSave, familiarString, parseReference } from '../images/index.js';
-import { ContainerService, ExecManager } from '../containers/index.js';
+import { ContainerFiles, ContainerService, ExecManager } from '../containers/index.js';
 import { Runtime } from '../runtime/index.js';
 import { containerRoutes, type ContainersBackend } from '../api/routes/containers.js';
 import { execRoutes } from '../api/routes/exec.js';
@@ -70,6 +70,7 @@ export class Daemon {
       await d.images.recover();
       d.containers.watchExits();
       await d.containers.recover();
+      d.containers.applyRestartPolicies();
       rmSync(path.join(config.dataRoot, 'tmp'), { recursive: true, force: true });
       await d.serve();
       writeFileSync(config.pidfile, `${process.pid}\n`);
@@ -118,6 +119,7 @@ export class Daemon {
   private containersBackend(): ContainersBackend {
     const b = Object.create(this.containers) as ContainersBackend;
     b.execIDs = (id: string) => this.execs.idsOf(id);
+    b.files = new ContainerFiles(this.containers, this.images);
     b.imageName = (id: string) => {
       const ref = this.images.records.refsOf(id as never).find((r) => !r.includes('@'));
       return ref ? familiarString(parseReference(ref)) : id.slice(7, 19);

@@ -4,3 +4,4 @@ export { loadImages } from './load.js';
 export * from './reference.js';
 export type * from './types.js';
 export type { ImageRecord, LayerRecord } from './store.js';
+export { applyChanges } from './changes.js';

@@ -4,7 +4,7 @@ import type { Route } from '../server.js';
 import { boolParam, filtersParam, intParam, readJson, sendJson, sendNoContent, type Request } from '../http.js';
 import { frame, StreamType } from '../stream.js';
 import { InvalidArgument } from '../../errdefs/index.js';
-import type { ContainerService, CreateRequest } from '../../containers/index.js';
+import { stats, top, type ContainerFiles, type ContainerService, type CreateRequest } from '../../containers/index.js';
 import type { ContainerConfig, ContainerRecord, HostConfig } from '../../containers/types.js';
 import { readLogs, type LogRecord } from '../../runtime/index.js';
 import { parseUntil } from '../../images/filters.js';
@@ -12,6 +12,7 @@ import { parseUntil } from '../../images/filters.js';
 export type ContainersBackend = ContainerService & {
   imageName(id: string): string;
   execIDs(id: string): string[];
+  files: ContainerFiles;
 };
 
 function humanSince(iso: string): string {
@@ -250,6 +251,99 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       },
       upgrade: async (r, socket, head) => attach(r, socket, true, head),
     },
+    { method: 'POST', path: '/containers/{id}/pause', handler: async (r) => {
+      await b.pause(r.params['id']!);
+      sendNoContent(r.res);
+    } },
+    { method: 'POST', path: '/containers/{id}/unpause', handler: async (r) => {
+      await b.unpause(r.params['id']!);
+      sendNoContent(r.res);
+    } },
+    { method: 'POST', path: '/containers/{id}/rename', handler: (r) => {
+      const name = r.query.get('name');
+      if (!name) throw new InvalidArgument('name cannot be empty');
+      b.rename(r.params['id']!, name);
+      sendNoContent(r.res);
+    } },
+    { method: 'POST', path: '/containers/{id}/update', handler: async (r) => {
+      const body = (await readJson<Partial<HostConfig>>(r.raw)) ?? {};
+      sendJson(r.res, 200, { Warnings: await b.update(r.params['id']!, body) });
+    } },
+    { method: 'GET', path: '/containers/{id}/top', handler: async (r) => {
+      sendJson(r.res, 200, await top(b, r.params['id']!, r.query.get('ps_args') || '-ef'));
+    } },
+    { method: 'GET', path: '/containers/{id}/stats', handler: async (r) => {
+      const id = b.resolve(r.params['id']!).Id;
+      const stream = boolParam(r.query, 'stream', true) && !boolParam(r.query, 'one-shot');
+      const oneShot = boolParam(r.query, 'one-shot');
+      r.res.writeHead(200, { 'Content-Type': 'application/json' });
+      let prev: ReturnType<typeof stats>['sample'] | undefined;
+      // Without one-shot, the first answer carries a 1 s sample so CPU % can be computed, as Docker.
+      if (!oneShot) {
+        prev = stats(b, id).sample;
+        await new Promise((ok) => setTimeout(ok, stream ? 0 : 1000));
+      }
+      let closed = false;
+      r.raw.on('close', () => (closed = true));
+      do {
+        if (!b.get(id)) break;
+        const s = stats(b, id, prev);
+        prev = s.sample;
+        r.res.write(JSON.stringify(s.snapshot) + '\n');
+        if (!stream) break;
+        await new Promise((ok) => setTimeout(ok, 1000));
+      } while (!closed && b.get(id)?.State.Running);
+      r.res.end();
+    } },
+    { method: 'GET', path: '/containers/{id}/changes', handler: async (r) => sendJson(r.res, 200, await b.files.changes(r.params['id']!)) },
+    { method: 'GET', path: '/containers/{id}/export', handler: async (r) => {
+      const tar = await b.files.export(r.params['id']!);
+      r.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+      tar.pipe(r.res);
+      r.raw.on('close', () => tar.destroy());
+    } },
+    { method: 'HEAD', path: '/containers/{id}/archive', handler: async (r) => {
+      const st = await b.files.stat(r.params['id']!, r.query.get('path') ?? '');
+      r.res.writeHead(200, { 'X-Docker-Container-Path-Stat': Buffer.from(JSON.stringify(st)).toString('base64') });
+      r.res.end();
+    } },
+    { method: 'GET', path: '/containers/{id}/archive', handler: async (r) => {
+      const { stat, tar } = await b.files.getArchive(r.params['id']!, r.query.get('path') ?? '');
+      r.res.writeHead(200, { 'Content-Type': 'application/x-tar', 'X-Docker-Container-Path-Stat': Buffer.from(JSON.stringify(stat)).toString('base64') });
+      tar.pipe(r.res);
+      r.raw.on('close', () => tar.destroy());
+    } },
+    { method: 'PUT', path: '/containers/{id}/archive', handler: async (r) => {
+      await b.files.putArchive(r.params['id']!, r.query.get('path') ?? '', r.raw);
+      sendNoContent(r.res, 200);
+    } },
+    { method: 'POST', path: '/containers/prune', handler: async (r) => {
+      const f = filtersParam(r.query);
+      for (const k of Object.keys(f)) if (!['until', 'label', 'label!'].includes(k)) throw new InvalidArgument(`Invalid filter '${k}'`);
+      const until = f['until']?.[0] ? parseUntil(f['until'][0]) : undefined;
+      const labelOk = (c: ContainerRecord) => {
+        const labels = c.Config.Labels ?? {};
+        const has = (v: string) => {
+          const eq = v.indexOf('=');
+          return eq < 0 ? v in labels : labels[v.slice(0, eq)] === v.slice(eq + 1);
+        };
+        return (f['label'] ?? []).every(has) && !(f['label!'] ?? []).some(has);
+      };
+      const gone = await b.prune((c) => (until === undefined || Date.parse(c.Created) < until) && labelOk(c));
+      sendJson(r.res, 200, { ContainersDeleted: gone.length ? gone : null, SpaceReclaimed: 0 });
+    } },
+    { method: 'POST', path: '/commit', handler: async (r) => {
+      const q = r.query;
+      const container = q.get('container');
+      if (!container) throw new InvalidArgument('No container specified');
+      const config = (await readJson<Record<string, unknown>>(r.raw)) ?? undefined;
+      const id = await b.files.commit(container, {
+        repo: q.get('repo') || undefined, tag: q.get('tag') || undefined, comment: q.get('comment') || undefined,
+        author: q.get('author') || undefined, changes: q.getAll('changes').filter(Boolean), pause: boolParam(q, 'pause', true),
+        config: config && Object.keys(config).length ? config : undefined,
+      });
+      sendJson(r.res, 201, { Id: id });
+    } },
     { method: 'POST', path: '/containers/{id}/resize', handler: (r) => {
       b.resize(r.params['id']!, intParam(r.query, 'h') ?? 0, intParam(r.query, 'w') ?? 0);
       sendNoContent(r.res, 200);

@@ -17,6 +17,8 @@ export interface TreeOptions {
   prefix?: string;
   /** Include an entry for the root directory itself ('./' or the prefix). */
   includeRoot?: boolean;
+  /** Relative paths (no leading slash) to leave out, with everything below them. */
+  exclude?: (rel: string) => boolean;
   /** Called when the archive is complete, with the digest and size of the tar stream. */
   onDone?: (result: { digest: Digest; size: number }) => void;
 }
@@ -82,6 +84,7 @@ export function tarTree(root: string, opts: TreeOptions = {}): Readable {
       for (const n of names) {
         const host = hostDir + '/' + n;
         const rel = relDir + n;
+        if (opts.exclude?.(rel)) continue;
         const st = lstatSync(host);
         const type = typeOf(st);
         if (!type) continue;
@@ -129,6 +132,6 @@ export function tarTree(root: string, opts: TreeOptions = {}): Readable {
 }
 
 /** The OCI layer tar of an overlay upper dir. */
-export function diffUpper(upperDir: string, onDone?: TreeOptions['onDone']): Readable {
-  return tarTree(upperDir, { overlay: true, onDone });
+export function diffUpper(upperDir: string, onDone?: TreeOptions['onDone'], exclude?: TreeOptions['exclude']): Readable {
+  return tarTree(upperDir, { overlay: true, onDone, exclude });
 }

@@ -1,0 +1,105 @@
+// The container commands beyond the lifecycle, through the docker CLI against a real berthd:
+// pause/unpause, rename, top, stats, diff, commit, cp both ways, export, update, prune, and
+// restart policies.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { importBusyboxImage } from '../helpers/busybox.js';
+import { dockerCli, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+let daemon: TestDaemon;
+let tmp: string;
+
+before(async () => {
+  daemon = await startDaemon();
+  await importBusyboxImage(daemon.socket, 'busybox:latest');
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'berth-ops-'));
+});
+after(async () => {
+  if (dockerCli) for (const id of cli(['ps', '-aq']).stdout.split('\n').filter(Boolean)) cli(['rm', '-f', id]);
+  rmSync(tmp, { recursive: true, force: true });
+  await daemon?.stop();
+});
+
+function cli(args: string[], input?: string | Buffer) {
+  const r = spawnSync(dockerCli!, args, { input, encoding: 'utf8', env: { ...process.env, DOCKER_HOST: daemon.host, DOCKER_CONFIG: daemon.dataRoot + '/docker-config' }, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(args: string[], input?: string | Buffer): string {
+  const r = cli(args, input);
+  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+test('pause, unpause, rename, top, stats, update', { skip: !dockerCli }, () => {
+  ok(['run', '-d', '--name', 'worker', 'busybox', 'sleep', '300']);
+  ok(['pause', 'worker']);
+  assert.match(ok(['ps', '--format', '{{.Status}}', '-f', 'name=worker']), /\(Paused\)/);
+  assert.match(cli(['exec', 'worker', 'true']).stderr, /paused/);
+  ok(['unpause', 'worker']);
+  ok(['rename', 'worker', 'renamed']);
+  assert.equal(ok(['inspect', '-f', '{{.Name}}', 'renamed']), '/renamed\n');
+  const topOut = ok(['top', 'renamed']);
+  assert.match(topOut, /^UID\s+PID\s+PPID/);
+  assert.match(topOut, /sleep 300/);
+  const st = ok(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'renamed']);
+  assert.equal(st, 'renamed 1\n');
+  ok(['update', '--memory', '64m', '--memory-swap', '128m', '--pids-limit', '50', 'renamed']);
+  assert.equal(ok(['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}', 'renamed']), `${64 << 20} 50\n`);
+  ok(['rm', '-f', 'renamed']);
+});
+
+test('diff, commit with changes, export, cp in and out', { skip: !dockerCli }, () => {
+  ok(['run', '--name', 'changer', 'busybox', 'sh', '-c', 'echo new > /newfile; rm /bin/vi; mkdir /tmp/d; echo inner > /tmp/d/f']);
+  const diff = ok(['diff', 'changer']);
+  assert.match(diff, /^A \/newfile$/m);
+  assert.match(diff, /^D \/bin\/vi$/m);
+  assert.match(diff, /^A \/tmp\/d\/f$/m);
+  assert.doesNotMatch(diff, /etc\/hosts|\/proc|\/sys/, 'the runtime\'s mount points are not changes');
+  ok(['commit', '-m', 'a message', '-a', 'someone', '-c', 'ENV COMMITTED=yes', 'changer', 'committed:v1']);
+  assert.equal(ok(['run', '--rm', 'committed:v1', 'sh', '-c', 'cat /newfile; echo $COMMITTED; [ -e /bin/vi ] || echo no-vi']), 'new\nyes\nno-vi\n');
+  assert.equal(ok(['inspect', '-f', '{{.Author}} {{.Comment}}', 'committed:v1']), 'someone a message\n');
+  const exported = spawnSync(dockerCli!, ['export', 'changer'], { env: { ...process.env, DOCKER_HOST: daemon.host }, maxBuffer: 64 << 20 });
+  const names = spawnSync('tar', ['-t'], { input: exported.stdout, encoding: 'utf8' }).stdout.split('\n');
+  assert.ok(names.some((n) => /^\.?\/?newfile$/.test(n)), 'export has the new file');
+  assert.ok(!names.some((n) => /bin\/vi$/.test(n)), 'export has no deleted file');
+  ok(['cp', 'changer:/tmp/d', path.join(tmp, 'out')]);
+  assert.equal(readFileSync(path.join(tmp, 'out/f'), 'utf8'), 'inner\n');
+  writeFileSync(path.join(tmp, 'in.txt'), 'copied in\n');
+  ok(['cp', path.join(tmp, 'in.txt'), 'changer:/root/']);
+  ok(['start', 'changer']);
+  ok(['wait', 'changer']);
+  ok(['commit', 'changer', 'committed:v2']);
+  assert.equal(ok(['run', '--rm', 'committed:v2', 'cat', '/root/in.txt']), 'copied in\n');
+  assert.match(cli(['cp', 'changer:/no/such', tmp]).stderr, /Could not find the file \/no\/such/);
+});
+
+test('restart policy on-failure:2 restarts twice; always restarts; prune removes stopped ones', { skip: !dockerCli }, async () => {
+  ok(['run', '-d', '--name', 'flaky', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 1']);
+  let count = '';
+  for (let i = 0; i < 100; i++) {
+    count = ok(['inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'flaky']);
+    if (count === '2 exited\n') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(count, '2 exited\n');
+  ok(['run', '-d', '--name', 'always', '--restart', 'always', 'busybox', 'sh', '-c', 'sleep 0.2; exit 0']);
+  let restarts = 0;
+  for (let i = 0; i < 100 && restarts < 2; i++) {
+    restarts = Number(ok(['inspect', '-f', '{{.RestartCount}}', 'always']).trim());
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(restarts >= 2, `always restarted ${restarts} times`);
+  ok(['stop', '-t', '1', 'always']);
+  const before = ok(['inspect', '-f', '{{.RestartCount}}', 'always']);
+  await new Promise((r) => setTimeout(r, 800));
+  assert.equal(ok(['inspect', '-f', '{{.RestartCount}} {{.State.Running}}', 'always']), `${before.trim()} false\n`, 'a stopped container stays stopped');
+  ok(['run', '-d', '--name', 'survivor', 'busybox', 'sleep', '300']);
+  const pruned = ok(['container', 'prune', '-f']);
+  assert.match(pruned, /Deleted Containers:/);
+  assert.equal(ok(['ps', '-a', '--format', '{{.Names}}']), 'survivor\n');
+});
