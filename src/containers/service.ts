@@ -196,7 +196,8 @@ export class ContainerService {
         capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [], privileged: !!hc.Privileged, mounts: this.writeEtcFiles(c),
         memory: hc.Memory || undefined, memorySwap: hc.MemorySwap || undefined, nanoCpus: hc.NanoCpus || undefined,
         cpuShares: hc.CpuShares || undefined, pidsLimit: hc.PidsLimit ?? undefined, cgroupsPath: `/berth/${c.Id}`,
-        noNewPrivileges: (hc.SecurityOpt ?? []).includes('no-new-privileges'),
+        noNewPrivileges: (hc.SecurityOpt ?? []).some((o) => /^no-new-privileges(:true|=true)?$/.test(o)),
+        seccomp: !(hc.SecurityOpt ?? []).some((o) => /^seccomp[=:]unconfined$/.test(o)),
       });
       writeFileSync(path.join(this.bundle(c.Id), 'config.json'), JSON.stringify(spec));
       rmSync(this.runtime.exitFile(c.Id), { force: true });

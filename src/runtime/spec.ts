@@ -2,6 +2,7 @@
 // masked and read-only /proc and /sys paths, a minimal /dev, and namespaces for PID, mount, UTS,
 // IPC and network.
 import { readFileSync } from 'node:fs';
+import { defaultSeccomp } from './seccomp.js';
 
 export const DEFAULT_CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
@@ -69,6 +70,8 @@ export interface SpecInput {
   cpuShares?: number;
   pidsLimit?: number;
   noNewPrivileges?: boolean;
+  /** Docker's default seccomp filter (off for privileged containers and `seccomp=unconfined`). */
+  seccomp?: boolean;
   /** Where runc puts the container's cgroup (cgroupfs, v1). */
   cgroupsPath: string;
   oomScoreAdj?: number;
@@ -141,6 +144,7 @@ export function buildSpec(input: SpecInput): Record<string, unknown> {
       namespaces,
       maskedPaths: input.privileged ? [] : MASKED_PATHS,
       readonlyPaths: input.privileged ? [] : READONLY_PATHS,
+      ...(input.seccomp && !input.privileged ? { seccomp: defaultSeccomp(caps) } : {}),
     },
   };
 }

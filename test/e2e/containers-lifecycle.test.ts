@@ -121,6 +121,12 @@ test('isolation: own PID namespace, masked /proc paths, no mount without --privi
   assert.notEqual(mount.code, 0, 'mount is refused without --privileged');
   const priv = await runToEnd(['sh', '-c', 'mkdir -p /mnt/x && mount -t tmpfs none /mnt/x && echo mounted'], { HostConfig: { Privileged: true } });
   assert.equal(priv.stdout, 'mounted\n');
+  const seccomp = await runToEnd(['grep', 'Seccomp:', '/proc/self/status']);
+  assert.match(seccomp.stdout, /Seccomp:\s+2/, 'the default seccomp filter is on');
+  const unconfined = await runToEnd(['grep', 'Seccomp:', '/proc/self/status'], { HostConfig: { SecurityOpt: ['seccomp=unconfined'] } });
+  assert.match(unconfined.stdout, /Seccomp:\s+0/);
+  const capAdmin = await runToEnd(['sh', '-c', 'mkdir -p /mnt/y && mount -t tmpfs none /mnt/y && echo mounted'], { HostConfig: { CapAdd: ['SYS_ADMIN'] } });
+  assert.equal(capAdmin.stdout, 'mounted\n', '--cap-add SYS_ADMIN lifts the filter on mount');
   const net = await runToEnd(['sh', '-c', 'ls /sys/class/net']);
   assert.equal(net.stdout.trim(), 'lo');
 });
