@@ -2,7 +2,7 @@
 // PID 1 of its own namespaces, run by runc under conmon. Records are written crash-safely; the
 // exit directory that conmon writes is the truth about exits, also across a daemon restart.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { Conflict, InvalidArgument, NotFound } from '../errdefs/index.js';
 import { log } from '../lib/log.js';
@@ -189,11 +189,15 @@ export class ContainerService {
       if (c.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
       const hc = c.HostConfig;
+      // --init: tini (statically linked, from the host) is PID 1, reaping zombies and passing signals.
+      const init = hc.Init ? initBinary() : undefined;
+      const mounts = this.writeEtcFiles(c);
+      if (init) mounts.push({ destination: '/sbin/docker-init', type: 'bind', source: init, options: ['rbind', 'ro', 'rprivate'] });
       const spec = buildSpec({
-        id: c.Id, argv: [c.Path, ...c.Args], env, cwd, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids,
+        id: c.Id, argv: init ? ['/sbin/docker-init', '--', c.Path, ...c.Args] : [c.Path, ...c.Args], env, cwd, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids,
         hostname: c.Config.Hostname!, tty: !!c.Config.Tty, readonlyRootfs: !!hc.ReadonlyRootfs,
         network: hc.NetworkMode === 'host' ? { mode: 'host' } : { mode: 'new' },
-        capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [], privileged: !!hc.Privileged, mounts: this.writeEtcFiles(c),
+        capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [], privileged: !!hc.Privileged, mounts,
         memory: hc.Memory || undefined, memorySwap: hc.MemorySwap || undefined, nanoCpus: hc.NanoCpus || undefined,
         cpuShares: hc.CpuShares || undefined, pidsLimit: hc.PidsLimit ?? undefined, cgroupsPath: `/berth/${c.Id}`,
         noNewPrivileges: (hc.SecurityOpt ?? []).some((o) => /^no-new-privileges(:true|=true)?$/.test(o)),
@@ -564,6 +568,11 @@ export class ContainerService {
     this.closing = true;
     this.watcher?.close();
   }
+}
+
+function initBinary(): string {
+  for (const p of ['/usr/bin/tini-static', '/usr/bin/docker-init', '/usr/libexec/docker/docker-init']) if (existsSync(p)) return p;
+  throw new InvalidArgument('--init needs a static init binary on the host: install the tini package (tini-static)');
 }
 
 function mergeEnv(base: string[], extra: string[]): string[] {

@@ -131,6 +131,12 @@ test('isolation: own PID namespace, masked /proc paths, no mount without --privi
   assert.equal(net.stdout.trim(), 'lo');
 });
 
+test('--init runs tini as PID 1 in front of the command', async () => {
+  const r = await runToEnd(['sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "'], { HostConfig: { Init: true } });
+  assert.match(r.stdout, /^\/sbin\/docker-init -- sh -c/);
+  assert.equal(r.code, 0);
+});
+
 test('two containers of one image never see each other\'s writes', async () => {
   const a = await docker.createContainer({ Image: 'busybox', Cmd: ['sh', '-c', 'echo a > /marker; cat /marker'] });
   await a.start();
