@@ -78,7 +78,7 @@ export async function scenarioSaveLoad(engines: Engine[], dir: string): Promise<
       sh([...e.cli, 'load', '-i', file]);
     });
   }
-  return { scenario: 'save | rmi | load of that image', unit: 's', values };
+  return { scenario: 'save, rmi, load of that image', unit: 's', values };
 }
 
 /** 1,000 small distinct images, then one listing through each engine's CLI and through the API. */
