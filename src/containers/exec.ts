@@ -54,7 +54,16 @@ export class ExecManager {
   private readonly execs = new Map<string, ExecRecord>();
   private readonly ptys = new Map<string, number>();
 
-  constructor(private readonly containers: ContainerService) {}
+  constructor(
+    private readonly containers: ContainerService,
+    private readonly emit: (action: string, containerId: string, attributes: Record<string, string>) => void = () => {},
+  ) {}
+
+  private event(action: string, e: ExecRecord, extra: Record<string, string> = {}): void {
+    const c = this.containers.get(e.ContainerID);
+    const cmd = e.config.Cmd.join(' ');
+    this.emit(action === 'exec_die' ? action : `${action}: ${cmd}`, e.ContainerID, { execID: e.ID, image: c?.Config.Image ?? '', name: c?.Name.slice(1) ?? '', ...extra });
+  }
 
   create(ref: string, config: ExecConfig): string {
     const c = this.containers.resolve(ref);
@@ -62,7 +71,9 @@ export class ExecManager {
     if (c.State.Paused) throw new Conflict(`Container ${c.Id} is paused, unpause the container before exec`);
     if (!config.Cmd?.length) throw new Conflict('No exec command specified');
     const id = randomBytes(32).toString('hex');
-    this.execs.set(id, { ID: id, ContainerID: c.Id, Running: false, ExitCode: null, Pid: 0, config, started: false });
+    const rec: ExecRecord = { ID: id, ContainerID: c.Id, Running: false, ExitCode: null, Pid: 0, config, started: false };
+    this.execs.set(id, rec);
+    this.event('exec_create', rec);
     return id;
   }
 
@@ -139,6 +150,7 @@ export class ExecManager {
     const c = this.containers.resolve(e.ContainerID);
     if (!c.State.Running) throw new Conflict(`container ${c.Id} is not running`);
     e.started = true;
+    this.event('exec_start', e);
     const procFile = path.join(this.containers.bundle(c.Id), `exec-${id}.json`);
     writeFileSync(procFile, JSON.stringify(this.processSpec(e)));
     const rt = this.containers.runtime.config;
@@ -174,6 +186,7 @@ export class ExecManager {
     e.Running = false;
     e.ExitCode = code;
     e.Pid = 0;
+    this.event('exec_die', e, { exitCode: String(code) });
     return code;
   }
 

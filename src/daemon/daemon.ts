@@ -56,7 +56,7 @@ export class Daemon {
     });
     this.containers = new ContainerService(root, this.images, runtime, (e) => this.events.publish('container', e.action, e.id, e.attributes));
     this.images.setUsedBy((id) => this.containers.usersOf(id));
-    this.execs = new ExecManager(this.containers);
+    this.execs = new ExecManager(this.containers, (action, id, attrs) => this.events.publish('container', action, id, attrs));
     this.builder = new Builder({ images: this.images, containers: this.containers, root: path.join(root, 'builder') });
     this.id = this.engineId();
   }
