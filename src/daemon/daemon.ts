@@ -15,6 +15,8 @@ import { containerRoutes, type ContainersBackend } from '../api/routes/container
 import { ApiServer, type Route } from '../api/server.js';
 import { systemRoutes, type SystemBackend } from '../api/routes/system.js';
 import { imageRoutes, type ImagesBackend } from '../api/routes/images.js';
+import { volumeRoutes } from '../api/routes/volumes.js';
+import { VolumeService } from '../volumes/index.js';
 import { InvalidArgument, Unavailable } from '../errdefs/index.js';
 import { log } from '../lib/log.js';
 import { BERTH_VERSION } from '../lib/version.js';
@@ -30,6 +32,7 @@ export class Daemon {
   readonly snapshotter: OverlaySnapshotter;
   readonly images: ImageService;
   readonly containers: ContainerService;
+  readonly volumes: VolumeService;
   private servers: http.Server[] = [];
   private readonly id: string;
 
@@ -48,7 +51,9 @@ export class Daemon {
       runc: which('runc') ?? '/usr/sbin/runc', conmon: which('conmon') ?? '/usr/bin/conmon', runcRoot: path.join(config.execRoot, 'runc'),
       exitDir: path.join(config.execRoot, 'exits'), socketDir: path.join(config.execRoot, 's'),
     });
-    this.containers = new ContainerService(root, this.images, runtime, (e) => this.events.publish('container', e.action, e.id, e.attributes));
+    this.volumes = new VolumeService(root, (action, name, attrs) => this.events.publish('volume', action, name, attrs));
+    this.containers = new ContainerService(root, this.images, runtime, (e) => this.events.publish('container', e.action, e.id, e.attributes), this.volumes);
+    this.volumes.setUsedBy((name) => this.containers.all().filter((c) => c.mounts?.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.Id));
     this.images.setUsedBy((id) => this.containers.usersOf(id));
     this.id = this.engineId();
   }
@@ -88,6 +93,7 @@ export class Daemon {
       ...systemRoutes(this.systemBackend()),
       ...imageRoutes(this.imagesBackend()),
       ...containerRoutes(this.containersBackend()),
+      ...volumeRoutes(this.volumes),
     ];
   }
 
@@ -145,7 +151,7 @@ export class Daemon {
       },
       diskUsage: async () => {
         const images = this.images.list({ all: true, sharedSize: true, containers: true }).map((i) => ({ ...i, Containers: Math.max(0, i.Containers) }));
-        return { LayersSize: this.images.usageTotal(), Images: images, Containers: [], Volumes: [], BuildCache: [] };
+        return { LayersSize: this.images.usageTotal(), Images: images, Containers: [], Volumes: this.volumes.list({}, true), BuildCache: [] };
       },
       subscribe: (fn, since) => this.events.subscribe(fn, since),
     };
