@@ -172,12 +172,18 @@ export class VolumeService {
 
   private toApi(r: VolumeRecord, withUsage = false): Volume {
     const v: Volume = {
-      CreatedAt: r.CreatedAt, Driver: r.Driver, Labels: Object.keys(r.Labels).length ? r.Labels : null,
-      Mountpoint: this.mountpoint(r.Name), Name: r.Name, Options: Object.keys(r.Options).length ? r.Options : null, Scope: 'local',
+      CreatedAt: r.CreatedAt, Driver: r.Driver, Labels: sortedOrNull(r.Labels),
+      Mountpoint: this.mountpoint(r.Name), Name: r.Name, Options: sortedOrNull(r.Options), Scope: 'local',
     };
     if (withUsage) v.UsageData = { Size: this.usesDevice(r) ? -1 : diskUsage(this.mountpoint(r.Name)), RefCount: this.usedBy(r.Name).length };
     return v;
   }
+}
+
+/** Go encodes maps with sorted keys, and an empty map here as null. */
+function sortedOrNull(m: Record<string, string>): Record<string, string> | null {
+  const keys = Object.keys(m).sort();
+  return keys.length ? Object.fromEntries(keys.map((k) => [k, m[k]!])) : null;
 }
 
 /** Bytes used under a directory, without following symlinks or crossing into other mounts' contents twice. */
