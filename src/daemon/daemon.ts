@@ -200,6 +200,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     this.containers.close();
+    this.volumes.unmountAll();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
       s.close(() => resolve());
       s.closeAllConnections?.();

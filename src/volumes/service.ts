@@ -170,6 +170,14 @@ export class VolumeService {
     return data;
   }
 
+  /** At daemon shutdown: driver-option mounts come off (containers keep their own copies); the next use mounts again. */
+  unmountAll(): void {
+    for (const r of this.records.values()) {
+      const data = this.mountpoint(r.Name);
+      if (this.usesDevice(r) && isMountPoint(data)) unmount(data, { detach: true });
+    }
+  }
+
   private toApi(r: VolumeRecord, withUsage = false): Volume {
     const v: Volume = {
       CreatedAt: r.CreatedAt, Driver: r.Driver, Labels: sortedOrNull(r.Labels),
