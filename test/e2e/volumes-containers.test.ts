@@ -178,3 +178,21 @@ test('docker CLI: volume prune prints what it removed; system df counts volumes'
   const out = ok('volume', 'prune', '-f', '-a');
   assert.equal(out, 'Deleted Volumes:\ndfvol\n\nTotal reclaimed space: 5kB\n');
 });
+
+test('volumes, their users and driver-option mounts across a daemon restart', { skip: !dockerCli }, async () => {
+  ok('volume', 'create', 'survivor');
+  ok('volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', 'tmpvol');
+  const id = ok('create', '-v', 'survivor:/s', '-v', 'tmpvol:/t', 'vbox:1', 'sh', '-c', 'echo kept > /s/f; grep " /t " /proc/mounts').trim();
+  ok('start', id);
+  assert.equal(ok('wait', id).trim(), '0');
+  assert.match(ok('logs', id), /^tmpfs \/t tmpfs /);
+  const tmpData = path.join(daemon.dataRoot, 'volumes/tmpvol/_data');
+  assert.ok(readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${tmpData} `), 'tmpfs volume mounted while in use');
+  await daemon.restart();
+  assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${tmpData} `), 'driver-option mount came off at shutdown');
+  const busy = docker('volume', 'rm', 'survivor');
+  assert.match(busy.err, new RegExp(`volume is in use - \\[${id}\\]`));
+  assert.equal(readFileSync(path.join(daemon.dataRoot, 'volumes/survivor/_data/f'), 'utf8'), 'kept\n');
+  ok('rm', '-v', id);
+  assert.equal(ok('volume', 'rm', 'survivor', 'tmpvol'), 'survivor\ntmpvol\n');
+});
