@@ -17,7 +17,7 @@ let env: NodeJS.ProcessEnv;
 
 /** The docker CLI against our berthd; returns status, stdout, stderr. */
 function docker(...args: string[]): { status: number; out: string; err: string } {
-  const r = spawnSync(dockerCli!, args, { env, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(dockerCli!, args, { env, encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
   return { status: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
@@ -63,7 +63,9 @@ after(async () => {
 
 test('a named volume outlives its container and its data is seen by the next one', { skip: !dockerCli }, () => {
   assert.equal(ok('volume', 'create', 'keep').trim(), 'keep');
-  ok('run', '--name', 'writer', '-v', 'keep:/store', 'vbox:1', 'sh', '-c', 'echo persisted > /store/f');
+  ok('create', '--name', 'writer', '-v', 'keep:/store', 'vbox:1', 'sh', '-c', 'echo persisted > /store/f');
+  ok('start', 'writer');
+  assert.equal(ok('wait', 'writer'), '0\n');
   const info = JSON.parse(ok('inspect', 'writer'))[0];
   assert.deepEqual(info.Mounts, [{ Type: 'volume', Name: 'keep', Source: path.join(daemon.dataRoot, 'volumes/keep/_data'), Destination: '/store', Driver: 'local', Mode: 'z', RW: true, Propagation: '' }]);
   // In use (even by a stopped container): 409.
@@ -98,9 +100,15 @@ test('an image VOLUME gets an anonymous volume filled from the image; rm -v remo
   ok('volume', 'rm', 'named1');
 });
 
-test('run --rm removes anonymous volumes; -v /path makes one', { skip: !dockerCli }, () => {
+test('AutoRemove (run --rm) removes anonymous volumes; -v /path makes one', { skip: !dockerCli }, async () => {
   const before = ok('volume', 'ls', '-q');
-  assert.equal(docker('run', '--rm', '-v', '/scratch', 'vbox:1', 'sh', '-c', 'echo a > /scratch/a && cat /scratch/a').status, 0);
+  const c = await api.createContainer({ Image: 'vbox:1', Cmd: ['sh', '-c', 'echo a > /scratch/a'], Volumes: { '/scratch': {} }, HostConfig: { AutoRemove: true } });
+  const anon = (await c.inspect()).Mounts[0]!.Name!;
+  assert.match(anon, /^[a-f0-9]{64}$/);
+  assert.notEqual(ok('volume', 'ls', '-q'), before);
+  const removed = c.wait({ condition: 'removed' });
+  await c.start();
+  await removed;
   assert.equal(ok('volume', 'ls', '-q'), before);
 });
 
