@@ -2,7 +2,7 @@
 // PID 1 of its own namespaces, run by runc under conmon. Records are written crash-safely; the
 // exit directory that conmon writes is the truth about exits, also across a daemon restart.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { Conflict, InvalidArgument, NotFound } from '../errdefs/index.js';
 import { log } from '../lib/log.js';
@@ -202,6 +202,8 @@ export class ContainerService {
       c.State = { ...c.State, Status: 'running', Running: true, Paused: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: ZERO_TIME, OOMKilled: false };
       this.save(c);
       this.event('start', c);
+      // A fast process can exit before it was marked running; its exit event was ignored then.
+      if (this.runtime.exitCode(c.Id) !== undefined) void this.onExit(c.Id);
     } catch (err) {
       const code = err instanceof RuntimeError ? err.exitCode : 128;
       await this.runtime.delete(c.Id).catch(() => {});
@@ -239,7 +241,11 @@ export class ContainerService {
     const c = this.records.get(id);
     if (!c || !c.State.Running || this.handling.has(id)) return;
     const code = this.runtime.exitCode(id);
-    if (code === undefined) return; // the file is still being written; a second event follows
+    if (code === undefined) {
+      // the file is still being written: look again rather than trust a second event to come
+      if (existsSync(this.runtime.exitFile(id))) setTimeout(() => void this.onExit(id), 50);
+      return;
+    }
     this.handling.add(id);
     try {
       const oom = this.oomKilled(id);
