@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { extractBusybox } from '../helpers/busybox.js';
-import { dockerCli, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { berthBin, dockerCli, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 let daemon: TestDaemon;
 let api: Docker;
@@ -183,6 +183,10 @@ test('docker CLI: volume prune prints what it removed; system df counts volumes'
   const df = JSON.parse(execFileSync(dockerCli!, ['system', 'df', '--format', '{{json .}}'], { env, encoding: 'utf8' }).split('\n').find((l) => l.includes('Local Volumes'))!);
   assert.equal(df.TotalCount, '1');
   assert.equal(df.Size, '5kB');
+  const section = (text: string) => text.slice(text.indexOf('Local Volumes space usage:'), text.indexOf('Build cache usage'));
+  const dockerDf = section(ok('system', 'df', '-v'));
+  assert.equal(dockerDf, 'Local Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\ndfvol         0         5kB\n\n');
+  assert.equal(section(execFileSync(berthBin, ['system', 'df', '-v'], { env, encoding: 'utf8' })), dockerDf);
   const out = ok('volume', 'prune', '-f', '-a');
   assert.equal(out, 'Deleted Volumes:\ndfvol\n\nTotal reclaimed space: 5kB\n');
 });
