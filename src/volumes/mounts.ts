@@ -107,7 +107,8 @@ function parseApiMount(m: ApiMount): MountPlan & { volumeLabels?: Record<string,
   const driver = m.VolumeOptions?.DriverConfig?.Name || 'local';
   if (driver !== 'local') throw new InvalidArgument(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
   return {
-    Type: 'volume', Name: name, Source: '', Destination: dest, Driver: 'local', Mode: name ? 'z' : '', RW: rw, Propagation: '',
+    // Docker shows Mode 'z' for `-v name:/path` but '' for --mount.
+    Type: 'volume', Name: name, Source: '', Destination: dest, Driver: 'local', Mode: '', RW: rw, Propagation: '',
     copyData: !m.VolumeOptions?.NoCopy, anonymous: !name,
     volumeLabels: m.VolumeOptions?.Labels ?? undefined, volumeOpts: m.VolumeOptions?.DriverConfig?.Options ?? undefined,
   };

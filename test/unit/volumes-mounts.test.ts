@@ -37,6 +37,7 @@ test('--mount and --tmpfs: tmpfs from --tmpfs is not listed, options are kept', 
   assert.deepEqual(plans.find((p) => p.Destination === '/t')!.tmpfsOptions, ['size=4096', 'mode=1777']);
   assert.deepEqual(plans.find((p) => p.Destination === '/run'), { Type: 'tmpfs', Source: '', Destination: '/run', Mode: '', RW: false, Propagation: '', tmpfsOptions: ['size=1m'], hidden: true });
   assert.equal(plans.find((p) => p.Destination === '/mv')!.copyData, false);
+  assert.equal(plans.find((p) => p.Destination === '/mv')!.Mode, '', '--mount shows no mode, unlike -v');
   assert.deepEqual(volumes.inspect('mv').Labels, { a: 'b' });
   assert.deepEqual(mountPointsOf(plans).map((p) => p.Destination), ['/t', '/mv']);
 });
