@@ -10,6 +10,7 @@ import { isMountPoint, mountAll, unmountRecursive } from '../lib/sys/index.js';
 import { RecordStore } from '../metadata/index.js';
 import type { ImageService } from '../images/index.js';
 import { buildSpec, composeArgv, readLogs, resizeTerminal, resolveUser, Runtime, RuntimeError, StdinPipe, type LogRecord, type OciMount } from '../runtime/index.js';
+import { applyMounts, planMounts, removeAnonymousVolumes, type VolumeService } from '../volumes/index.js';
 import { randomName, validName } from './names.js';
 import { ZERO_TIME, type ContainerConfig, type ContainerRecord, type HostConfig } from './types.js';
 
@@ -45,6 +46,7 @@ export class ContainerService {
     private readonly images: ImageService,
     readonly runtime: Runtime,
     private readonly emit: (e: ContainerEvent) => void,
+    private readonly volumes?: VolumeService,
   ) {
     this.dir = path.join(root, 'containers');
     this.records = new RecordStore(path.join(root, 'metadata', 'containers'));
@@ -127,8 +129,10 @@ export class ContainerService {
       Labels: { ...(imageConfig.Labels ?? {}), ...(cfg.Labels ?? {}) },
       StopSignal: cfg.StopSignal ?? imageConfig.StopSignal,
       ExposedPorts: { ...(imageConfig.ExposedPorts ?? {}), ...(cfg.ExposedPorts ?? {}) },
-      Volumes: cfg.Volumes ?? imageConfig.Volumes ?? null,
+      Volumes: mergeVolumes(imageConfig.Volumes, cfg.Volumes), // volumes: the image's VOLUMEs plus `-v /path`
     };
+    // volumes: validate -v/--mount/--tmpfs/VOLUME and create the volumes (nothing left on error)
+    const mounts = this.volumes ? planMounts(this.volumes, { ...hostConfig, Volumes: config.Volumes }) : [];
     const snapshotKey = `container-${id}`;
     await this.images.snapshotter.prepare(snapshotKey, this.images.topChainID(image.id));
     mkdirSync(path.join(this.bundle(id), 'rootfs'), { recursive: true });
@@ -144,6 +148,7 @@ export class ContainerService {
       State: { Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME },
       RestartCount: 0,
       snapshotKey,
+      mounts,
     };
     this.save(rec);
     this.event('create', rec);
@@ -197,7 +202,8 @@ export class ContainerService {
         id: c.Id, argv: init ? ['/sbin/docker-init', '--', c.Path, ...c.Args] : [c.Path, ...c.Args], env, cwd, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids,
         hostname: c.Config.Hostname!, tty: !!c.Config.Tty, readonlyRootfs: !!hc.ReadonlyRootfs,
         network: hc.NetworkMode === 'host' ? { mode: 'host' } : { mode: 'new' },
-        capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [], privileged: !!hc.Privileged, mounts,
+        capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [], privileged: !!hc.Privileged,
+        mounts: [...mounts, ...(this.volumes ? applyMounts(this.volumes, c.mounts, rootfs) : [])], // volumes
         memory: hc.Memory || undefined, memorySwap: hc.MemorySwap || undefined, nanoCpus: hc.NanoCpus || undefined,
         cpuShares: hc.CpuShares || undefined, pidsLimit: hc.PidsLimit ?? undefined, cgroupsPath: `/berth/${c.Id}`,
         noNewPrivileges: (hc.SecurityOpt ?? []).some((o) => /^no-new-privileges(:true|=true)?$/.test(o)),
@@ -227,7 +233,7 @@ export class ContainerService {
       this.exits.delete(c.Id);
       for (const w of this.waiters.get(c.Id) ?? []) w();
       this.waiters.delete(c.Id);
-      if (c.HostConfig.AutoRemove) await this.remove(c.Id, { force: true }).catch(() => {});
+      if (c.HostConfig.AutoRemove) await this.remove(c.Id, { force: true, volumes: true }).catch(() => {});
       throw err;
     }
   }
@@ -252,7 +258,11 @@ export class ContainerService {
     const c = this.records.get(id);
     if (!c || !c.State.Running || this.handling.has(id)) return;
     const code = this.runtime.exitCode(id);
-    if (code === undefined) return; // the file is still being written; a second event follows
+    if (code === undefined) {
+      // the file is still being written: look again rather than trust a second event to come
+      if (existsSync(this.runtime.exitFile(id))) setTimeout(() => void this.onExit(id), 50);
+      return;
+    }
     this.handling.add(id);
     try {
       const oom = this.oomKilled(id);
@@ -272,7 +282,7 @@ export class ContainerService {
         this.scheduleRestart(c.Id);
       } else if (c.HostConfig.AutoRemove) {
         await this.released(id, 10_000);
-        await this.remove(id, { force: true }).catch((err) => log.warn('auto-remove failed', { id, error: err }));
+        await this.remove(id, { force: true, volumes: true }).catch((err) => log.warn('auto-remove failed', { id, error: err }));
       }
     } finally {
       this.handling.delete(id);
@@ -394,7 +404,8 @@ export class ContainerService {
     return exited.State.ExitCode;
   }
 
-  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  /** `volumes`: also remove the container's anonymous volumes (`rm -v`, `--rm`). */
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const c = this.resolve(ref);
     if (c.State.Running) {
       if (!opts.force) throw new Conflict(`cannot remove container "${c.Name}": container is running: stop the container before removing or force remove`);
@@ -410,6 +421,7 @@ export class ContainerService {
     rmSync(this.bundle(c.Id), { recursive: true, force: true });
     rmSync(this.runtime.exitFile(c.Id), { force: true });
     rmSync(path.join(this.runtime.config.socketDir, c.Id), { force: true });
+    if (opts.volumes && this.volumes) removeAnonymousVolumes(this.volumes, c.mounts); // volumes
     this.event('destroy', c);
     for (const w of this.waiters.get(`removed:${c.Id}`) ?? []) w();
     this.waiters.delete(`removed:${c.Id}`);
@@ -573,6 +585,11 @@ export class ContainerService {
 function initBinary(): string {
   for (const p of ['/usr/bin/tini-static', '/usr/bin/docker-init', '/usr/libexec/docker/docker-init']) if (existsSync(p)) return p;
   throw new InvalidArgument('--init needs a static init binary on the host: install the tini package (tini-static)');
+}
+
+function mergeVolumes(...sets: Array<Record<string, object> | null | undefined>): Record<string, object> | null {
+  const out = Object.assign({}, ...sets.map((s) => s ?? {})) as Record<string, object>;
+  return Object.keys(out).length ? out : null;
 }
 
 function mergeEnv(base: string[], extra: string[]): string[] {

@@ -1,5 +1,6 @@
 // The Docker Engine API's container shapes, as far as berth fills them.
 import type { ImageRunConfig } from '../lib/oci.js';
+import type { MountPlan } from '../volumes/index.js';
 
 export interface ContainerConfig extends ImageRunConfig {
   Hostname?: string;
@@ -32,6 +33,8 @@ export interface HostConfig {
   RestartPolicy?: { Name: string; MaximumRetryCount?: number };
   Init?: boolean | null;
   SecurityOpt?: string[] | null;
+  Mounts?: import('../volumes/index.js').MountInput['Mounts'];
+  Tmpfs?: Record<string, string> | null;
   [k: string]: unknown;
 }
 
@@ -65,6 +68,8 @@ export interface ContainerRecord {
   snapshotKey: string;
   /** Stopped or killed by a user: restart policies leave it alone (until the next start). */
   manuallyStopped?: boolean;
+  /** The container's volumes, binds and tmpfs mounts, planned at create. */
+  mounts?: MountPlan[];
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -18,6 +18,8 @@ import { systemRoutes, type SystemBackend } from '../api/routes/system.js';
 import { imageRoutes, type ImagesBackend } from '../api/routes/images.js';
 import { buildRoutes } from '../api/routes/build.js';
 import { Builder } from '../builder/index.js';
+import { volumeRoutes } from '../api/routes/volumes.js';
+import { VolumeService } from '../volumes/index.js';
 import { InvalidArgument, Unavailable } from '../errdefs/index.js';
 import { log } from '../lib/log.js';
 import { BERTH_VERSION } from '../lib/version.js';
@@ -35,6 +37,7 @@ export class Daemon {
   readonly containers: ContainerService;
   readonly execs: ExecManager;
   readonly builder: Builder;
+  readonly volumes: VolumeService;
   private servers: http.Server[] = [];
   private api?: ApiServer;
   private readonly id: string;
@@ -54,7 +57,9 @@ export class Daemon {
       runc: which('runc') ?? '/usr/sbin/runc', conmon: which('conmon') ?? '/usr/bin/conmon', runcRoot: path.join(config.execRoot, 'runc'),
       exitDir: path.join(config.execRoot, 'exits'), socketDir: path.join(config.execRoot, 's'),
     });
-    this.containers = new ContainerService(root, this.images, runtime, (e) => this.events.publish('container', e.action, e.id, e.attributes));
+    this.volumes = new VolumeService(root, (action, name, attrs) => this.events.publish('volume', action, name, attrs));
+    this.containers = new ContainerService(root, this.images, runtime, (e) => this.events.publish('container', e.action, e.id, e.attributes), this.volumes);
+    this.volumes.setUsedBy((name) => this.containers.all().filter((c) => c.mounts?.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.Id));
     this.images.setUsedBy((id) => this.containers.usersOf(id));
     this.execs = new ExecManager(this.containers, (action, id, attrs) => this.events.publish('container', action, id, attrs));
     this.builder = new Builder({ images: this.images, containers: this.containers, root: path.join(root, 'builder') });
@@ -99,6 +104,7 @@ export class Daemon {
       ...containerRoutes(this.containersBackend()),
       ...execRoutes(this.execs),
       ...buildRoutes({ build: (body, o, out) => this.builder.buildFromContext(body, o, out), prune: () => this.builder.pruneCache() }),
+      ...volumeRoutes(this.volumes),
     ];
   }
 
@@ -159,7 +165,7 @@ export class Daemon {
       },
       diskUsage: async () => {
         const images = this.images.list({ all: true, sharedSize: true, containers: true }).map((i) => ({ ...i, Containers: Math.max(0, i.Containers) }));
-        return { LayersSize: this.images.usageTotal(), Images: images, Containers: [], Volumes: [], BuildCache: [] };
+        return { LayersSize: this.images.usageTotal(), Images: images, Containers: [], Volumes: this.volumes.list({}, true), BuildCache: [] };
       },
       subscribe: (fn, since) => this.events.subscribe(fn, since),
     };
@@ -209,6 +215,7 @@ export class Daemon {
   async stop(): Promise<void> {
     this.containers.close();
     this.api?.closeHijacked();
+    this.volumes.unmountAll();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
       s.close(() => resolve());
       s.closeAllConnections?.();

@@ -8,6 +8,7 @@ import { stats, top, type ContainerFiles, type ContainerService, type CreateRequ
 import type { ContainerConfig, ContainerRecord, HostConfig } from '../../containers/types.js';
 import { readLogs, type LogRecord } from '../../runtime/index.js';
 import { parseUntil } from '../../images/filters.js';
+import { mountPointsOf } from '../../volumes/index.js';
 
 export type ContainersBackend = ContainerService & {
   imageName(id: string): string;
@@ -42,18 +43,19 @@ function summary(c: ContainerRecord, imageName: string) {
     Id: c.Id, Names: [c.Name], Image: imageName, ImageID: c.Image, Command: command,
     Created: Math.floor(Date.parse(c.Created) / 1000), Ports: [], Labels: c.Config.Labels ?? {},
     State: c.State.Status, Status: statusText(c), HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? 'default' },
-    NetworkSettings: { Networks: {} }, Mounts: [],
+    NetworkSettings: { Networks: {} }, Mounts: mountPointsOf(c.mounts),
   };
 }
 
 function inspect(c: ContainerRecord, b: ContainersBackend) {
-  const { snapshotKey: _s, ...pub } = c;
+  const { snapshotKey: _s, mounts: _m, ...pub } = c;
   void _s;
+  void _m;
   return {
     ...pub,
     ResolvConfPath: `${b.bundle(c.Id)}/resolv.conf`, HostnamePath: `${b.bundle(c.Id)}/hostname`, HostsPath: `${b.bundle(c.Id)}/hosts`,
     LogPath: b.logPath(c.Id), Driver: 'overlay2', Platform: 'linux', MountLabel: '', ProcessLabel: '', AppArmorProfile: '',
-    ExecIDs: b.execIDs(c.Id).length ? b.execIDs(c.Id) : null, GraphDriver: { Name: 'overlay2', Data: null }, Mounts: [],
+    ExecIDs: b.execIDs(c.Id).length ? b.execIDs(c.Id) : null, GraphDriver: { Name: 'overlay2', Data: null }, Mounts: mountPointsOf(c.mounts),
     NetworkSettings: { Bridge: '', SandboxID: '', Ports: {}, SandboxKey: '', Networks: {}, IPAddress: '', Gateway: '', MacAddress: '' },
   };
 }
@@ -222,7 +224,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       r.res.end(JSON.stringify({ StatusCode: code, Error: null }) + '\n');
     } },
     { method: 'DELETE', path: '/containers/{id}', handler: async (r) => {
-      await b.remove(r.params['id']!, { force: boolParam(r.query, 'force') });
+      await b.remove(r.params['id']!, { force: boolParam(r.query, 'force'), volumes: boolParam(r.query, 'v') });
       sendNoContent(r.res);
     } },
     { method: 'GET', path: '/containers/{id}/logs', handler: async (r) => {

@@ -82,7 +82,7 @@ interface DiskUsage {
   LayersSize: number;
   Images: Array<{ Id: string; RepoTags: string[]; Size: number; SharedSize: number; Containers: number; Created: number }>;
   Containers: Array<{ SizeRw?: number; State?: string }>;
-  Volumes: Array<{ UsageData?: { Size: number; RefCount: number } }>;
+  Volumes: Array<{ Name: string; UsageData?: { Size: number; RefCount: number } }>;
   BuildCache: Array<{ Size: number; InUse: boolean; Shared: boolean }>;
 }
 
@@ -113,7 +113,9 @@ export const dfCommand: Command = {
       ctx.stdout.write('Images space usage:\n\n');
       ctx.stdout.write(renderRows(rows, undefined, '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}', { ID: 'IMAGE ID', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE' }));
       ctx.stdout.write('\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND   LOCAL VOLUMES   SIZE      CREATED   STATUS    NAMES\n');
-      ctx.stdout.write('\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\n\nBuild cache usage: ' + humanSize(cacheSize) + '\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n');
+      const volumeRows = du.Volumes.map((v) => ({ Name: v.Name, Links: String(v.UsageData?.RefCount ?? 0), Size: (v.UsageData?.Size ?? -1) >= 0 ? humanSize(v.UsageData!.Size) : 'N/A' }));
+      ctx.stdout.write('\nLocal Volumes space usage:\n\n' + renderRows(volumeRows, undefined, '{{.Name}}\t{{.Links}}\t{{.Size}}', { Name: 'VOLUME NAME', Links: 'LINKS', Size: 'SIZE' }));
+      ctx.stdout.write('\nBuild cache usage: ' + humanSize(cacheSize) + '\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n');
       return;
     }
     const rows = [
