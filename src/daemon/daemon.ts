@@ -15,6 +15,8 @@ import { containerRoutes, type ContainersBackend } from '../api/routes/container
 import { ApiServer, type Route } from '../api/server.js';
 import { systemRoutes, type SystemBackend } from '../api/routes/system.js';
 import { imageRoutes, type ImagesBackend } from '../api/routes/images.js';
+import { registryRoutes } from '../api/routes/registry.js';
+import { RegistryBackend } from './registry.js';
 import { InvalidArgument, Unavailable } from '../errdefs/index.js';
 import { log } from '../lib/log.js';
 import { BERTH_VERSION } from '../lib/version.js';
@@ -30,6 +32,8 @@ export class Daemon {
   readonly snapshotter: OverlaySnapshotter;
   readonly images: ImageService;
   readonly containers: ContainerService;
+  /** Pull, push, login, search; `registry.pullIfMissing` is for container create/run. */
+  readonly registry: RegistryBackend;
   private servers: http.Server[] = [];
   private readonly id: string;
 
@@ -50,6 +54,7 @@ export class Daemon {
     });
     this.containers = new ContainerService(root, this.images, runtime, (e) => this.events.publish('container', e.action, e.id, e.attributes));
     this.images.setUsedBy((id) => this.containers.usersOf(id));
+    this.registry = new RegistryBackend(this.images, config.insecureRegistries ?? [], (action, id, name) => this.events.publish('image', action, id, { name }));
     this.id = this.engineId();
   }
 
@@ -86,6 +91,7 @@ export class Daemon {
   private routes(): Route[] {
     return [
       ...systemRoutes(this.systemBackend()),
+      ...registryRoutes(this.registry),
       ...imageRoutes(this.imagesBackend()),
       ...containerRoutes(this.containersBackend()),
     ];
@@ -188,6 +194,7 @@ export class Daemon {
         for (const l of lines) if (l.startsWith('Loaded image')) this.events.publish('image', 'load', l.replace(/^Loaded image( ID)?: /, ''));
         return lines;
       },
+      pull: (name, tag, opts, progress) => this.registry.pull(name, tag, opts, progress),
       prune: (o) => images.prune({ filters: o.filters, all: o.filters?.['dangling']?.[0] === 'false' }),
     };
   }

@@ -13,6 +13,7 @@ import { ImageRecords, type ImageRecord } from './store.js';
 import { familiarString, formatReference, parseNamedReference, parseReference, withDefaultTag } from './reference.js';
 import type { DeleteItem, Filters, HistoryItem, ImageEvent, ImageInspect, ImageSummary, PruneReport } from './types.js';
 import { matchesReference, parseUntil } from './filters.js';
+import { CompressedBlobIndex } from './remote.js';
 
 export interface ContainerUse {
   containerID: string;
@@ -41,6 +42,8 @@ export interface ImportOptions {
 export class ImageService {
   readonly records: ImageRecords;
   readonly layers: LayerStore;
+  /** Layers as registries know them (compressed), for push and for skipping re-downloads. */
+  readonly compressed: CompressedBlobIndex;
   readonly content: ContentStore;
   readonly snapshotter: OverlaySnapshotter;
   private usedBy: (id: Digest) => ContainerUse[];
@@ -51,6 +54,7 @@ export class ImageService {
     this.snapshotter = opts.snapshotter;
     this.records = new ImageRecords(opts.root, opts.content);
     this.layers = new LayerStore(this.records, opts.content, opts.snapshotter);
+    this.compressed = new CompressedBlobIndex(opts.root);
     this.usedBy = opts.usedBy ?? (() => []);
     this.emit = opts.onEvent ?? (() => {});
   }
@@ -424,7 +428,12 @@ export class ImageService {
         // Still a parent of a live snapshot (a container): keep it.
       }
     }
-    for (const l of this.records.layers.values()) liveBlobs.add(l.blob.digest);
+    const liveDiffIDs = new Set<string>();
+    for (const l of this.records.layers.values()) {
+      liveBlobs.add(l.blob.digest);
+      liveDiffIDs.add(l.diffID);
+    }
+    for (const d of this.compressed.retain(liveDiffIDs)) liveBlobs.add(d);
     let blobs = 0;
     const dead: Digest[] = [];
     await this.content.walk((b) => {
