@@ -49,6 +49,10 @@ async function compressedLayer(images: ImageService, blobs: CompressedBlobIndex,
   }
 }
 
+async function* readBlob(images: ImageService, digest: Digest): AsyncGenerator<Buffer> {
+  for await (const c of await images.content.read(digest)) yield c as Buffer;
+}
+
 function layerMediaType(mt: string, oci: boolean): string {
   const zstd = mt.endsWith('+zstd');
   const gzip = mt.endsWith('gzip');
@@ -86,7 +90,7 @@ export async function pushImage(images: ImageService, blobs: CompressedBlobIndex
     progress({ status: 'Waiting', progressDetail: {}, id });
     let sent = 0;
     const report = throttle((n) => progress({ status: 'Pushing', progressDetail: { current: n, total: blob.size }, progress: progressBar(n, blob.size), id }));
-    await repo.uploadBlob(blob.digest, blob.size, () => images.content.read(blob.digest) as unknown as AsyncIterable<Buffer>, (n) => report((sent += n)));
+    await repo.uploadBlob(blob.digest, blob.size, () => readBlob(images, blob.digest), (n) => report((sent += n)));
     report(sent, true);
     progress({ status: 'Pushed', progressDetail: {}, id });
     blobs.put(diffID, blob, repoName);

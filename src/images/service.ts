@@ -10,7 +10,7 @@ import { decompress } from '../lib/archive/index.js';
 import { applyChanges } from './changes.js';
 import { LayerStore } from './layers.js';
 import { ImageRecords, type ImageRecord } from './store.js';
-import { familiarString, formatReference, parseNamedReference, parseReference, withDefaultTag } from './reference.js';
+import { familiarString, formatReference, parseNamedReference, parseReference, repositoryName, withDefaultTag } from './reference.js';
 import type { DeleteItem, Filters, HistoryItem, ImageEvent, ImageInspect, ImageSummary, PruneReport } from './types.js';
 import { matchesReference, parseUntil } from './filters.js';
 import { CompressedBlobIndex } from './remote.js';
@@ -258,6 +258,7 @@ export class ImageService {
         throw new Conflict(`conflict: unable to remove repository reference "${input}" (must force) - container ${shortId(u.containerID)} is using its referenced image ${short}`);
       }
       this.untag(viaReference!, img.id, items);
+      this.dropOrphanDigestRefs(viaReference!, img.id, items);
       if (this.records.refsOf(img.id).length > 0) return items;
       // The last name is gone: delete the image if nothing else holds it.
       if (this.records.children(img.id).length || users.length) return items;
@@ -282,6 +283,18 @@ export class ImageService {
     if (users.length) return items; // forced: untagged, but a container still needs its layers
     await this.deleteImage(img, items, !opts.noprune);
     return items;
+  }
+
+  /**
+   * As Docker: once a repository's last tag on an image goes, its digest references (from pull or
+   * push) go too, so `rmi name` after `push name` still deletes the image.
+   */
+  private dropOrphanDigestRefs(removed: string, id: Digest, items: DeleteItem[]): void {
+    if (removed.includes('@')) return;
+    const repo = repositoryName(parseReference(removed));
+    const refs = this.records.refsOf(id);
+    if (refs.some((r) => !r.includes('@') && r.startsWith(`${repo}:`))) return;
+    for (const r of refs) if (r.startsWith(`${repo}@`)) this.untag(r, id, items);
   }
 
   private untag(ref: string, id: Digest, items: DeleteItem[]): void {
