@@ -10,6 +10,8 @@ export interface DaemonConfig {
   execRoot: string;
   pidfile: string;
   logLevel: LogLevel;
+  /** Registries reached over plain HTTP (loopback ones always are). */
+  insecureRegistries?: string[];
 }
 
 export const DEFAULT_SOCKET = 'unix:///run/berth/berth.sock';
@@ -21,6 +23,7 @@ Options:
       --data-root string   Root directory of persistent state (default "/var/lib/berth")
   -D, --debug              Enable debug mode
       --exec-root string   Root directory for execution state files (default "/run/berth")
+      --insecure-registry list  Enable insecure registry communication
   -H, --host list          Daemon socket(s) to connect to (default unix:///run/berth/berth.sock)
   -l, --log-level string   Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
       --pidfile string     Path to use for daemon PID file (default "<exec-root>/berthd.pid")
@@ -37,6 +40,7 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig | 'help' | 'versio
         host: { type: 'string', short: 'H', multiple: true },
         'data-root': { type: 'string' },
         'exec-root': { type: 'string' },
+        'insecure-registry': { type: 'string', multiple: true },
         pidfile: { type: 'string', short: 'p' },
         'log-level': { type: 'string', short: 'l' },
         debug: { type: 'boolean', short: 'D' },
@@ -62,5 +66,6 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig | 'help' | 'versio
     execRoot,
     pidfile: path.resolve(v.pidfile ?? path.join(execRoot, 'berthd.pid')),
     logLevel,
+    insecureRegistries: v['insecure-registry'] ?? [],
   };
 }

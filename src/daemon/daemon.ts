@@ -20,6 +20,8 @@ import { buildRoutes } from '../api/routes/build.js';
 import { Builder } from '../builder/index.js';
 import { volumeRoutes } from '../api/routes/volumes.js';
 import { VolumeService } from '../volumes/index.js';
+import { registryRoutes } from '../api/routes/registry.js';
+import { RegistryBackend } from './registry.js';
 import { InvalidArgument, Unavailable } from '../errdefs/index.js';
 import { log } from '../lib/log.js';
 import { BERTH_VERSION } from '../lib/version.js';
@@ -38,6 +40,8 @@ export class Daemon {
   readonly execs: ExecManager;
   readonly builder: Builder;
   readonly volumes: VolumeService;
+  /** Pull, push, login, search; `registry.pullIfMissing` is for container create/run. */
+  readonly registry: RegistryBackend;
   private servers: http.Server[] = [];
   private api?: ApiServer;
   private readonly id: string;
@@ -62,7 +66,14 @@ export class Daemon {
     this.volumes.setUsedBy((name) => this.containers.all().filter((c) => c.mounts?.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.Id));
     this.images.setUsedBy((id) => this.containers.usersOf(id));
     this.execs = new ExecManager(this.containers, (action, id, attrs) => this.events.publish('container', action, id, attrs));
-    this.builder = new Builder({ images: this.images, containers: this.containers, root: path.join(root, 'builder') });
+    this.registry = new RegistryBackend(this.images, config.insecureRegistries ?? [], (action, id, name) => this.events.publish('image', action, id, { name }));
+    // FROM pulls what is missing (and everything with --pull), printing the pull's status lines.
+    const pull = async (ref: string, out: { stream(text: string): void }) => {
+      await this.registry.pull(ref, undefined, {}, (m) => {
+        if (m.status && !m.progressDetail) out.stream(`${m.id ? `${m.id}: ` : ''}${m.status}\n`);
+      });
+    };
+    this.builder = new Builder({ images: this.images, containers: this.containers, root: path.join(root, 'builder'), pull });
     this.id = this.engineId();
   }
 
@@ -100,6 +111,7 @@ export class Daemon {
   private routes(): Route[] {
     return [
       ...systemRoutes(this.systemBackend()),
+      ...registryRoutes(this.registry),
       ...imageRoutes(this.imagesBackend()),
       ...containerRoutes(this.containersBackend()),
       ...execRoutes(this.execs),
@@ -208,6 +220,7 @@ export class Daemon {
         for (const l of lines) if (l.startsWith('Loaded image')) this.events.publish('image', 'load', l.replace(/^Loaded image( ID)?: /, ''));
         return lines;
       },
+      pull: (name, tag, opts, progress) => this.registry.pull(name, tag, opts, progress),
       prune: (o) => images.prune({ filters: o.filters, all: o.filters?.['dangling']?.[0] === 'false' }),
     };
   }

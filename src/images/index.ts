@@ -5,3 +5,6 @@ export * from './reference.js';
 export type * from './types.js';
 export type { ImageRecord, LayerRecord } from './store.js';
 export { applyChanges } from './changes.js';
+export { pullImage, parsePlatform, MAX_CONCURRENT_DOWNLOADS, type PullOptions } from './pull.js';
+export { pushImage } from './push.js';
+export { CompressedBlobIndex, type RemoteRepository } from './remote.js';

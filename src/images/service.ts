@@ -10,9 +10,10 @@ import { decompress } from '../lib/archive/index.js';
 import { applyChanges } from './changes.js';
 import { LayerStore } from './layers.js';
 import { ImageRecords, type ImageRecord } from './store.js';
-import { familiarString, formatReference, parseNamedReference, parseReference, withDefaultTag } from './reference.js';
+import { familiarString, formatReference, parseNamedReference, parseReference, repositoryName, withDefaultTag } from './reference.js';
 import type { DeleteItem, Filters, HistoryItem, ImageEvent, ImageInspect, ImageSummary, PruneReport } from './types.js';
 import { matchesReference, parseUntil } from './filters.js';
+import { CompressedBlobIndex } from './remote.js';
 
 export interface ContainerUse {
   containerID: string;
@@ -41,6 +42,8 @@ export interface ImportOptions {
 export class ImageService {
   readonly records: ImageRecords;
   readonly layers: LayerStore;
+  /** Layers as registries know them (compressed), for push and for skipping re-downloads. */
+  readonly compressed: CompressedBlobIndex;
   readonly content: ContentStore;
   readonly snapshotter: OverlaySnapshotter;
   private usedBy: (id: Digest) => ContainerUse[];
@@ -51,6 +54,7 @@ export class ImageService {
     this.snapshotter = opts.snapshotter;
     this.records = new ImageRecords(opts.root, opts.content);
     this.layers = new LayerStore(this.records, opts.content, opts.snapshotter);
+    this.compressed = new CompressedBlobIndex(opts.root);
     this.usedBy = opts.usedBy ?? (() => []);
     this.emit = opts.onEvent ?? (() => {});
   }
@@ -254,6 +258,7 @@ export class ImageService {
         throw new Conflict(`conflict: unable to remove repository reference "${input}" (must force) - container ${shortId(u.containerID)} is using its referenced image ${short}`);
       }
       this.untag(viaReference!, img.id, items);
+      this.dropOrphanDigestRefs(viaReference!, img.id, items);
       if (this.records.refsOf(img.id).length > 0) return items;
       // The last name is gone: delete the image if nothing else holds it.
       if (this.records.children(img.id).length || users.length) return items;
@@ -278,6 +283,18 @@ export class ImageService {
     if (users.length) return items; // forced: untagged, but a container still needs its layers
     await this.deleteImage(img, items, !opts.noprune);
     return items;
+  }
+
+  /**
+   * As Docker: once a repository's last tag on an image goes, its digest references (from pull or
+   * push) go too, so `rmi name` after `push name` still deletes the image.
+   */
+  private dropOrphanDigestRefs(removed: string, id: Digest, items: DeleteItem[]): void {
+    if (removed.includes('@')) return;
+    const repo = repositoryName(parseReference(removed));
+    const refs = this.records.refsOf(id);
+    if (refs.some((r) => !r.includes('@') && r.startsWith(`${repo}:`))) return;
+    for (const r of refs) if (r.startsWith(`${repo}@`)) this.untag(r, id, items);
   }
 
   private untag(ref: string, id: Digest, items: DeleteItem[]): void {
@@ -424,7 +441,12 @@ export class ImageService {
         // Still a parent of a live snapshot (a container): keep it.
       }
     }
-    for (const l of this.records.layers.values()) liveBlobs.add(l.blob.digest);
+    const liveDiffIDs = new Set<string>();
+    for (const l of this.records.layers.values()) {
+      liveBlobs.add(l.blob.digest);
+      liveDiffIDs.add(l.diffID);
+    }
+    for (const d of this.compressed.retain(liveDiffIDs)) liveBlobs.add(d);
     let blobs = 0;
     const dead: Digest[] = [];
     await this.content.walk((b) => {

@@ -63,3 +63,13 @@ export interface ImageEvent {
 
 /** Filters as the API receives them: name -> values. */
 export type Filters = Record<string, string[]>;
+
+/** A line of Docker's JSON progress stream (pull, push). */
+export interface ProgressMessage {
+  status?: string;
+  id?: string;
+  progress?: string;
+  progressDetail?: { current?: number; total?: number };
+  aux?: unknown;
+}
+export type ProgressSink = (m: ProgressMessage) => void;

@@ -2,7 +2,7 @@
 import type { Readable } from 'node:stream';
 import type { Route } from '../server.js';
 import { boolParam, filtersParam, sendJson } from '../http.js';
-import { JsonStream } from '../stream.js';
+import { JsonStream, type JsonMessage } from '../stream.js';
 import { InvalidArgument, NotImplemented } from '../../errdefs/index.js';
 import type { DeleteItem, Filters, HistoryItem, ImageInspect, ImageSummary, PruneReport } from '../../images/types.js';
 
@@ -14,7 +14,7 @@ export interface ImagesBackend {
   remove(name: string, opts: { force?: boolean; noprune?: boolean }): Promise<DeleteItem[]>;
   /** `fromSrc`: '-' for the request body, or an http(s) URL. */
   importFrom(source: Readable | URL, opts: { repo?: string; tag?: string; changes?: string[]; message?: string; platform?: string }, progress: (status: string) => void): Promise<string>;
-  pull?(name: string, tag: string | undefined, opts: { platform?: string; auth?: string }, progress: JsonStream): Promise<void>;
+  pull?(name: string, tag: string | undefined, opts: { platform?: string; auth?: string }, progress: (m: JsonMessage) => void): Promise<unknown>;
   save(names: string[]): Readable;
   load(body: Readable, quiet: boolean): Promise<string[]>;
   prune(opts: { filters?: Filters }): Promise<PruneReport>;
@@ -55,7 +55,7 @@ export function imageRoutes(b: ImagesBackend): Route[] {
           out.write({ status: id });
         } else if (fromImage) {
           if (!b.pull) throw new NotImplemented('pulling images from a registry is not available yet');
-          await b.pull(fromImage, q.get('tag') || undefined, { platform: q.get('platform') || undefined, auth: r.raw.headers['x-registry-auth'] as string | undefined }, out);
+          await b.pull(fromImage, q.get('tag') || undefined, { platform: q.get('platform') || undefined, auth: r.raw.headers['x-registry-auth'] as string | undefined }, (m) => out.write(m));
         } else {
           throw new InvalidArgument('either fromSrc or fromImage must be given');
         }

@@ -5,10 +5,12 @@ import { historyCommand, inspectCommand, rmiCommand, tagCommand } from './image-
 import { importCommand, loadCommand, saveCommand } from './transfer.js';
 import { buildCommand, builderPruneCommand } from './build.js';
 import { volumeCommands } from './volume.js';
+import { loginCommand, logoutCommand, pullCommand, pushCommand, searchCommand } from './registry-client.js';
 import { dfCommand, eventsCommand, imagePruneCommand, infoCommand, versionCommand } from './system.js';
 
 export function registerAll(r: Registry): void {
   r.add(imagesCommand, inspectCommand, historyCommand, tagCommand, rmiCommand, importCommand, saveCommand, loadCommand);
+  r.add(pullCommand, pushCommand, loginCommand, logoutCommand, searchCommand);
   r.add(imagePruneCommand, dfCommand, infoCommand, eventsCommand, versionCommand);
   r.add(buildCommand, builderPruneCommand);
   r.add(...volumeCommands);

@@ -1,0 +1,169 @@
+// `docker pull`: resolve the manifest (choosing the platform from an index), fetch the config,
+// download up to three layers at a time into the content store (each verified against its
+// digest on commit: a mismatch is refused and nothing is kept), unpack them in order as they
+// arrive through the same LayerStore path as load, then record the image with its repo digest.
+import { InvalidArgument, NotFound } from '../errdefs/index.js';
+import { sha256, type Digest } from '../lib/digest.js';
+import { hostPlatform, isIndexMediaType, type Descriptor, type ImageConfig, type Index, type Manifest, type Platform } from '../lib/oci.js';
+import { decompress } from '../lib/archive/index.js';
+import type { ImageService } from './service.js';
+import { chainIDsOf } from './service.js';
+import type { CompressedBlobIndex, RemoteRepository } from './remote.js';
+import type { ProgressSink } from './types.js';
+import { familiarRepository, familiarString, formatReference, repositoryName, type Reference } from './reference.js';
+import { progressBar, throttle } from './progress.js';
+
+export const MAX_CONCURRENT_DOWNLOADS = 3;
+
+export interface PullOptions {
+  platform?: string;
+  quiet?: boolean;
+}
+
+export function parsePlatform(s: string | undefined): Platform {
+  if (!s) return hostPlatform();
+  const [os, architecture, variant] = s.split('/');
+  if (!os || !architecture) throw new InvalidArgument(`"${s}": unknown operating system or architecture: invalid argument`);
+  return { os, architecture, ...(variant ? { variant } : {}) };
+}
+
+function pickManifest(index: Index, want: Platform): Descriptor {
+  const candidates = index.manifests.filter((m) => m.platform && m.platform.os === want.os && m.platform.architecture === want.architecture);
+  const exact = candidates.find((m) => !want.variant || m.platform!.variant === want.variant) ?? (want.variant ? undefined : candidates[0]);
+  if (!exact) throw new NotFound(`no matching manifest for ${want.os}/${want.architecture}${want.variant ? '/' + want.variant : ''} in the manifest list entries`);
+  return exact;
+}
+
+const short = (d: Digest) => d.slice(7, 19);
+
+/** A small counting semaphore: at most `n` downloads in flight. */
+function limiter(n: number): <T>(fn: () => Promise<T>, onWait: () => void) => Promise<T> {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  return async (fn, onWait) => {
+    if (active >= n) {
+      onWait();
+      await new Promise<void>((ok) => queue.push(ok));
+    }
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
+export async function pullImage(images: ImageService, blobs: CompressedBlobIndex, repo: RemoteRepository, ref: Reference, opts: PullOptions, progress: ProgressSink): Promise<Digest> {
+  const reference = ref.digest ?? ref.tag ?? 'latest';
+  const platform = parsePlatform(opts.platform);
+  progress({ status: `Pulling from ${familiarRepository(ref)}`, id: ref.digest ?? reference });
+
+  let top = await repo.getManifest(reference);
+  let doc = JSON.parse(top.bytes.toString('utf8')) as Manifest & Index;
+  let manifest = top;
+  if (isIndexMediaType(top.mediaType) || Array.isArray(doc.manifests)) {
+    const pick = pickManifest(doc, platform);
+    manifest = await repo.getManifest(pick.digest);
+    doc = JSON.parse(manifest.bytes.toString('utf8'));
+  }
+  if (!doc.config || !Array.isArray(doc.layers)) throw new InvalidArgument(`unsupported manifest media type ${manifest.mediaType}`);
+
+  const configBytes = await readVerified(repo, doc.config.digest);
+  const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+  const diffIDs = config.rootfs?.diff_ids ?? [];
+  if (diffIDs.length !== doc.layers.length) throw new InvalidArgument(`manifest has ${doc.layers.length} layers but the config ${diffIDs.length} diff IDs`);
+  const chains = chainIDsOf(diffIDs);
+
+  const limit = limiter(MAX_CONCURRENT_DOWNLOADS);
+  const abort = new AbortController();
+  const byDigest = new Map<Digest, Promise<void>>();
+  const downloads: Array<Promise<void> | undefined> = doc.layers.map((layer, i) => {
+    const id = short(layer.digest);
+    if (images.layers.get(chains[i]!)) {
+      progress({ status: 'Already exists', progressDetail: {}, id });
+      return undefined;
+    }
+    const same = byDigest.get(layer.digest);
+    if (same) return same;
+    progress({ status: 'Pulling fs layer', progressDetail: {}, id });
+    const p = limit(() => download(images, repo, layer, id, progress, abort.signal), () => progress({ status: 'Waiting', progressDetail: {}, id }));
+    byDigest.set(layer.digest, p);
+    return p;
+  });
+  // Every download's failure is observed, so one failure does not leave unhandled rejections.
+  for (const d of downloads) d?.catch(() => abort.abort());
+
+  let parent: Digest | undefined;
+  try {
+    for (let i = 0; i < doc.layers.length; i++) {
+      const layer = doc.layers[i]!;
+      const id = short(layer.digest);
+      if (downloads[i]) {
+        await downloads[i];
+        progress({ status: 'Extracting', progressDetail: { current: 0, total: layer.size }, progress: progressBar(0, layer.size), id });
+        const { stream } = await decompress(await images.content.read(layer.digest));
+        await images.layers.unpack(stream as AsyncIterable<Buffer>, parent, diffIDs[i]!);
+        progress({ status: 'Pull complete', progressDetail: {}, id });
+      }
+      blobs.put(diffIDs[i]!, layer, repositoryName(ref));
+      parent = chains[i];
+    }
+  } catch (err) {
+    abort.abort();
+    await Promise.allSettled(downloads);
+    throw err;
+  }
+
+  const repoName = repositoryName(ref);
+  const tagRef = ref.digest ? undefined : formatReference({ ...ref, digest: undefined, tag: reference });
+  const before = tagRef ? images.records.lookupRef(tagRef) : images.records.lookupRef(`${repoName}@${top.digest}`);
+  const id = await images.createImage(configBytes, { manifests: [{ mediaType: top.mediaType, digest: top.digest, size: top.bytes.length }] });
+  if (tagRef) images.setTag(tagRef, id);
+  images.records.setRef(`${repoName}@${top.digest}`, id);
+  progress({ status: `Digest: ${top.digest}` });
+  const shown = familiarString(ref.digest ? ref : { ...ref, tag: reference });
+  progress({ status: before === id ? `Status: Image is up to date for ${shown}` : `Status: Downloaded newer image for ${shown}` });
+  return id;
+}
+
+async function readVerified(repo: RemoteRepository, digest: Digest): Promise<Buffer> {
+  const { stream } = await repo.getBlob(digest);
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  const bytes = Buffer.concat(chunks);
+  if (sha256(bytes) !== digest) throw new InvalidArgument(`blob ${digest} does not match its digest`);
+  return bytes;
+}
+
+/** Fetches one layer blob into the content store; commit verifies size and digest. */
+async function download(images: ImageService, repo: RemoteRepository, layer: Descriptor, id: string, progress: ProgressSink, signal: AbortSignal): Promise<void> {
+  if (await images.content.has(layer.digest)) {
+    progress({ status: 'Download complete', progressDetail: {}, id });
+    return;
+  }
+  const writer = await images.content.writer(`pull-${layer.digest}`);
+  try {
+    // A resumed ingest of an earlier run is dropped: the registry is asked for the whole blob.
+    if (writer.offset > 0) {
+      await writer.abort();
+      return await download(images, repo, layer, id, progress, signal);
+    }
+    const { stream } = await repo.getBlob(layer.digest, signal);
+    let current = 0;
+    const report = throttle((n) => progress({ status: 'Downloading', progressDetail: { current: n, total: layer.size }, progress: progressBar(n, layer.size), id }));
+    for await (const chunk of stream) {
+      await writer.write(chunk as Buffer);
+      current += (chunk as Buffer).length;
+      report(current);
+    }
+    report(current, true);
+    progress({ status: 'Verifying Checksum', progressDetail: {}, id });
+    await writer.commit({ digest: layer.digest, size: layer.size });
+    progress({ status: 'Download complete', progressDetail: {}, id });
+  } catch (err) {
+    await writer.abort().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,109 @@
+// Push and pull against a real distribution registry on loopback, through berthd, with the real
+// docker CLI and dockerode: round trip keeps the image ID and digest, second push skips, sibling
+// repositories mount, pull by digest records RepoDigests.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { Readable } from 'node:stream';
+import Docker from 'dockerode';
+import { busyboxTar } from '../helpers/busybox.js';
+import { dockerCli, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startRegistry, type TestRegistry } from '../helpers/distribution.js';
+
+let daemon: TestDaemon;
+let registry: TestRegistry;
+let docker: Docker;
+
+before(async () => {
+  registry = await startRegistry();
+  daemon = await startDaemon();
+  docker = new Docker({ socketPath: daemon.socket });
+});
+after(async () => {
+  await daemon?.stop();
+  await registry?.stop();
+});
+
+function cli(...args: string[]): { out: string; err: string; code: number } {
+  const r = spawnSync(dockerCli!, args, { env: { ...process.env, DOCKER_HOST: daemon.host, DOCKER_CONFIG: daemon.dataRoot + '-dockercfg' }, encoding: 'utf8' });
+  return { out: r.stdout, err: r.stderr, code: r.status ?? -1 };
+}
+
+async function drain(stream: NodeJS.ReadableStream): Promise<Array<Record<string, unknown>>> {
+  let text = '';
+  for await (const c of stream) text += c;
+  return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+async function importBusybox(repo: string): Promise<string> {
+  const s = await docker.importImage(Readable.from([busyboxTar()]) as unknown as NodeJS.ReadableStream, { repo, tag: 'latest', changes: ['CMD ["sh"]'] } as never);
+  const msgs = await drain(s as unknown as NodeJS.ReadableStream);
+  return msgs.pop()!['status'] as string;
+}
+
+test('docker push, rmi, docker pull: same image ID and digest', { skip: !dockerCli }, async () => {
+  const name = `${registry.host}/test/busybox`;
+  const id = await importBusybox(name);
+  const push = cli('push', name);
+  assert.equal(push.code, 0, push.err);
+  assert.match(push.out, new RegExp(`The push refers to repository \\[${registry.host}/test/busybox\\]`));
+  assert.match(push.out, /: Pushed/);
+  const digest = /latest: digest: (sha256:[a-f0-9]{64}) size: \d+/.exec(push.out)?.[1];
+  assert.ok(digest, push.out);
+  // The registry really has it.
+  const head = await fetch(`http://${registry.host}/v2/test/busybox/manifests/latest`, { method: 'HEAD', headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+  assert.equal(head.headers.get('docker-content-digest'), digest);
+
+  const again = cli('push', name);
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.out, /Layer already exists/);
+  assert.doesNotMatch(again.out, /: Pushed/);
+
+  assert.equal(cli('rmi', name).code, 0);
+  await assert.rejects(docker.getImage(name).inspect());
+  const pull = cli('pull', name);
+  assert.equal(pull.code, 0, pull.err);
+  assert.match(pull.out, new RegExp(`latest: Pulling from ${registry.host}/test/busybox`));
+  assert.match(pull.out, /Pull complete/);
+  assert.match(pull.out, new RegExp(`Digest: ${digest}`));
+  assert.match(pull.out, new RegExp(`Status: Downloaded newer image for ${name}:latest`));
+  const img = await docker.getImage(name).inspect();
+  assert.equal(img.Id, id);
+  assert.deepEqual(img.RepoDigests, [`${name}@${digest}`]);
+
+  const up = cli('pull', name);
+  assert.match(up.out, /Already exists|Status: Image is up to date/);
+  assert.match(up.out, new RegExp(`Status: Image is up to date for ${name}:latest`));
+
+  const images = cli('images', '--digests', name);
+  assert.match(images.out, new RegExp(digest!));
+});
+
+test('pull by digest (dockerode) and mount into a sibling repository', async () => {
+  const name = `${registry.host}/test/bydigest`;
+  const id = await importBusybox(name);
+  const s = await docker.getImage(name).push({});
+  const msgs = await drain(s as unknown as NodeJS.ReadableStream);
+  assert.ok(!msgs.some((m) => m['error']), JSON.stringify(msgs));
+  const aux = msgs.find((m) => m['aux'])!['aux'] as { Digest: string; Size: number };
+  assert.match(aux.Digest, /^sha256:/);
+
+  await docker.getImage(name).remove();
+  const pulled = await drain((await docker.pull(`${name}@${aux.Digest}`)) as NodeJS.ReadableStream);
+  assert.ok(pulled.some((m) => m['status'] === `Digest: ${aux.Digest}`), JSON.stringify(pulled));
+  const img = await docker.getImage(`${name}@${aux.Digest}`).inspect();
+  assert.equal(img.Id, id);
+  assert.deepEqual(img.RepoTags, []);
+
+  // Same layer to another repository of the same registry: mounted, not uploaded.
+  await docker.getImage(id).tag({ repo: `${registry.host}/other/copy`, tag: 'v1' });
+  const pushed = await drain((await docker.getImage(`${registry.host}/other/copy:v1`).push({})) as unknown as NodeJS.ReadableStream);
+  assert.ok(pushed.some((m) => /^Mounted from test\//.test(String(m['status']))), JSON.stringify(pushed));
+  assert.ok(!pushed.some((m) => m['status'] === 'Pushed'), JSON.stringify(pushed));
+});
+
+test('pull of a missing tag fails with the registry\'s message', async () => {
+  const r = cli('pull', `${registry.host}/test/nothing:here`);
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /not found|manifest unknown/);
+});
