@@ -107,3 +107,41 @@ test('pull of a missing tag fails with the registry\'s message', async () => {
   assert.notEqual(r.code, 0);
   assert.match(r.err, /not found|manifest unknown/);
 });
+
+test('search is proxied to the registry\'s /v1/search (API, berth and docker CLIs)', async () => {
+  const http = await import('node:http');
+  const queries: string[] = [];
+  const server = http.createServer((req, res) => {
+    const u = new URL(req.url!, 'http://x');
+    if (u.pathname !== '/v1/search') return res.writeHead(404).end();
+    queries.push(`${u.searchParams.get('q')} ${u.searchParams.get('n')}`);
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify({ num_results: 2, query: u.searchParams.get('q'), results: [
+      { name: 'tools/busybox', description: 'The Swiss Army Knife of Embedded Linux, in a very small image', star_count: 42, is_official: true, is_automated: false },
+      { name: 'someone/busybox-extra', description: 'more', star_count: 1, is_official: false, is_automated: false },
+    ] }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const host = `127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+  try {
+    const results = (await docker.searchImages({ term: `${host}/busybox`, limit: 5 } as never)) as Array<{ name: string; star_count: number }>;
+    assert.deepEqual(results.map((r) => r.name), ['tools/busybox', 'someone/busybox-extra']);
+    assert.deepEqual(queries, ['busybox 5']);
+    // The fake registry lives in this process: the CLIs run asynchronously so it can answer.
+    const { berthBin } = await import('../helpers/daemon.js');
+    const { promisify } = await import('node:util');
+    const { execFile } = await import('node:child_process');
+    const run = (bin: string, args: string[]) => promisify(execFile)(bin, args, { env: { ...process.env, DOCKER_HOST: daemon.host, DOCKER_CONFIG: daemon.dataRoot + '-dockercfg' }, encoding: 'utf8' });
+    const out = await run(berthBin, ['search', `${host}/busybox`]);
+    const lines = out.stdout.trimEnd().split('\n');
+    assert.match(lines[0]!, /^NAME\s+DESCRIPTION\s+STARS\s+OFFICIAL$/);
+    assert.match(lines[1]!, /^tools\/busybox\s+The Swiss Army Knife of Embedded Linux, in a…\s+42\s+\[OK\]$/);
+    if (dockerCli) {
+      const d = await run(dockerCli, ['search', `${host}/busybox`]);
+      assert.match(d.stdout, /someone\/busybox-extra/);
+    }
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});

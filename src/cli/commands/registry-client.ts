@@ -203,7 +203,7 @@ export const searchCommand: Command = {
       StarCount: String(r.star_count ?? 0),
       IsOfficial: r.is_official ? '[OK]' : '',
     }));
-    ctx.stdout.write(renderRows(rows, flags['format'] as string | undefined, 'table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}', {
+    ctx.stdout.write(renderRows(rows, flags['format'] as string | undefined, '{{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}', {
       Name: 'NAME', Description: 'DESCRIPTION', StarCount: 'STARS', IsOfficial: 'OFFICIAL',
     }));
   },
