@@ -2,7 +2,7 @@
 // PID 1 of its own namespaces, run by runc under conmon. Records are written crash-safely; the
 // exit directory that conmon writes is the truth about exits, also across a daemon restart.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { Conflict, InvalidArgument, NotFound } from '../errdefs/index.js';
 import { log } from '../lib/log.js';
@@ -33,6 +33,7 @@ export class ContainerService {
   private readonly dir: string;
   private readonly waiters = new Map<string, Array<() => void>>();
   private watcher?: FSWatcher;
+  private sweeper?: NodeJS.Timeout;
   private closing = false;
   private readonly pendingRestarts = new Set<string>();
   private readonly exits = new Map<string, Promise<void>>();
@@ -220,7 +221,7 @@ export class ContainerService {
       this.save(c);
       this.event('start', c);
       // A process that exited before the state said running had its exit event ignored: handle it now.
-      if (this.runtime.exitCode(c.Id) !== undefined) void this.onExit(c.Id);
+      if (existsSync(this.runtime.exitFile(c.Id))) void this.onExit(c.Id);
     } catch (err) {
       const code = err instanceof RuntimeError ? err.exitCode : 128;
       await this.runtime.delete(c.Id).catch(() => {});
@@ -250,6 +251,12 @@ export class ContainerService {
     this.watcher = watch(this.runtime.config.exitDir, (_, file) => {
       if (file) void this.onExit(file.toString());
     });
+    // inotify events can race a start that has not yet recorded the container as running; a slow
+    // sweep makes sure no exit is missed for long.
+    this.sweeper = setInterval(() => {
+      for (const name of readdirSync(this.runtime.config.exitDir)) if (this.records.get(name)?.State.Running) void this.onExit(name);
+    }, 2000);
+    this.sweeper.unref();
   }
 
   private readonly handling = new Set<string>();
@@ -443,8 +450,10 @@ export class ContainerService {
   closeStdin(id: string): void {
     const c = this.records.get(id);
     if (!c?.Config.StdinOnce) return;
-    this.stdins.get(id)?.close();
+    const pipe = this.stdins.get(id);
     this.stdins.delete(id);
+    // conmon misses a hang-up that arrives in the same wakeup as the last data; let it read first.
+    if (pipe) setTimeout(() => pipe.close(), 50).unref();
   }
 
   resize(ref: string, height: number, width: number): void {
@@ -579,6 +588,7 @@ export class ContainerService {
   close(): void {
     this.closing = true;
     this.watcher?.close();
+    clearInterval(this.sweeper);
   }
 }
 
