@@ -11,6 +11,8 @@ import { checkSchema } from '../metadata/index.js';
 import { ImageService, loadImages, saveImages, selectForSave, familiarString, parseReference } from '../images/index.js';
 import { ContainerService } from '../containers/index.js';
 import { Runtime } from '../runtime/index.js';
+import { NetworkService } from '../network/index.js';
+import { networkRoutes, type NetworksBackend } from '../api/routes/networks.js';
 import { containerRoutes, type ContainersBackend } from '../api/routes/containers.js';
 import { ApiServer, type Route } from '../api/server.js';
 import { systemRoutes, type SystemBackend } from '../api/routes/system.js';
@@ -30,6 +32,7 @@ export class Daemon {
   readonly snapshotter: OverlaySnapshotter;
   readonly images: ImageService;
   readonly containers: ContainerService;
+  readonly networks: NetworkService;
   private servers: http.Server[] = [];
   private readonly id: string;
 
@@ -50,6 +53,12 @@ export class Daemon {
     });
     this.containers = new ContainerService(root, this.images, runtime, (e) => this.events.publish('container', e.action, e.id, e.attributes));
     this.images.setUsedBy((id) => this.containers.usersOf(id));
+    this.networks = new NetworkService({ root, bip: config.bip, bridgeName: config.bridge });
+    this.containers.setNetworks(this.networks);
+    this.networks.setContainers({ resolve: (ref) => {
+      const c = this.containers.resolve(ref);
+      return { Id: c.Id, Name: c.Name, running: c.State.Running };
+    } });
     this.id = this.engineId();
   }
 
@@ -60,6 +69,7 @@ export class Daemon {
     try {
       const d = new Daemon(config, lock);
       await d.images.recover();
+      await d.networks.restore();
       d.containers.watchExits();
       await d.containers.recover();
       rmSync(path.join(config.dataRoot, 'tmp'), { recursive: true, force: true });
@@ -88,6 +98,7 @@ export class Daemon {
       ...systemRoutes(this.systemBackend()),
       ...imageRoutes(this.imagesBackend()),
       ...containerRoutes(this.containersBackend()),
+      ...networkRoutes(this.networksBackend()),
     ];
   }
 
@@ -110,7 +121,23 @@ export class Daemon {
       const ref = this.images.records.refsOf(id as never).find((r) => !r.includes('@'));
       return ref ? familiarString(parseReference(ref)) : id.slice(7, 19);
     };
+    b.networkSettings = (id: string) => this.networks.settings(id);
+    b.portSummary = (id: string) => this.networks.portSummary(id);
     return b;
+  }
+
+  private networksBackend(): NetworksBackend {
+    const n = this.networks;
+    return {
+      list: (f) => n.list(f), resolve: (r) => n.resolve(r), view: (x) => n.view(x), create: (req) => n.create(req), remove: (r) => n.remove(r),
+      prune: (f) => {
+        const deleted = n.prune(f);
+        for (const name of deleted) this.events.publish('network', 'destroy', name, { name });
+        return deleted;
+      },
+      connect: (net, c, ec) => n.connect(net, c, ec), disconnect: (net, c) => n.disconnect(net, c),
+      event: (action, id, attrs) => this.events.publish('network', action, id, attrs),
+    };
   }
 
   private systemBackend(): SystemBackend {
@@ -194,6 +221,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     this.containers.close();
+    this.networks.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
       s.close(() => resolve());
       s.closeAllConnections?.();
