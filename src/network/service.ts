@@ -330,7 +330,7 @@ export class NetworkService {
       const cfg = endpointsConfig ?? {};
       s.wanted[primary.Id] = this.checkEndpoint(primary, cfg[mode] ?? cfg[primary.Name] ?? cfg[primary.Id] ?? {});
       for (const [ref, ec] of Object.entries(cfg)) {
-        const n = this.resolve(ref);
+        const n = this.resolve(ref === 'default' ? 'bridge' : ref);
         if (n.Id !== primary.Id) s.wanted[n.Id] = this.checkEndpoint(n, ec ?? {});
       }
     }
