@@ -24,9 +24,12 @@ function cli(args: string[], input?: Buffer): { code: number; out: string; err: 
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
+const startedNetns = new Set<string>();
+
 function ok(args: string[]): string {
   const r = cli(args);
   assert.equal(r.code, 0, `docker ${args.join(' ')} failed: ${r.err}`);
+  if (args[0] === 'run' && args.includes('-d')) startedNetns.add(`berth-${r.out.trim().slice(0, 12)}`);
   return r.out;
 }
 
@@ -71,7 +74,12 @@ after(async () => {
   if (daemon) {
     for (const c of await docker.listContainers({ all: true }).catch(() => [])) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
     for (const m of madeNetworks) cli(['network', 'rm', m.bridge]);
-    await daemon.stop();
+    await daemon.stop().catch((err) => console.error(err));
+  }
+  // Whatever a failed test left running in this berthd's namespaces goes, by PID.
+  for (const ns of execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!).filter((n) => startedNetns.has(n))) {
+    for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+    spawnSync('ip', ['netns', 'del', ns]);
   }
   for (const m of madeNetworks) {
     removeBridgeRules(m.bridge, m.subnet, m.internal);
