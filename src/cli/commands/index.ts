@@ -3,9 +3,11 @@ import type { Registry } from '../command.js';
 import { imagesCommand } from './images.js';
 import { historyCommand, inspectCommand, rmiCommand, tagCommand } from './image-ops.js';
 import { importCommand, loadCommand, saveCommand } from './transfer.js';
+import { networkCommands } from './network.js';
 import { dfCommand, eventsCommand, imagePruneCommand, infoCommand, versionCommand } from './system.js';
 
 export function registerAll(r: Registry): void {
   r.add(imagesCommand, inspectCommand, historyCommand, tagCommand, rmiCommand, importCommand, saveCommand, loadCommand);
   r.add(imagePruneCommand, dfCommand, infoCommand, eventsCommand, versionCommand);
+  r.add(...networkCommands);
 }
