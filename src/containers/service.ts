@@ -216,6 +216,8 @@ export class ContainerService {
       c.State = { ...c.State, Status: 'running', Running: true, Paused: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: ZERO_TIME, OOMKilled: false };
       this.save(c);
       this.event('start', c);
+      // A process that exited before the record said running was skipped by onExit: handle it now.
+      if (this.runtime.exitCode(c.Id) !== undefined) void this.onExit(c.Id);
     } catch (err) {
       const code = err instanceof RuntimeError ? err.exitCode : 128;
       await this.runtime.delete(c.Id).catch(() => {});
