@@ -9,6 +9,7 @@ import { log } from '../lib/log.js';
 import { isMountPoint, mountAll, unmountRecursive } from '../lib/sys/index.js';
 import { RecordStore } from '../metadata/index.js';
 import type { ImageService } from '../images/index.js';
+import type { EndpointSettings, NetworkService, SandboxSetup } from '../network/index.js';
 import { buildSpec, composeArgv, readLogs, resizeTerminal, resolveUser, Runtime, RuntimeError, StdinPipe, type LogRecord, type OciMount } from '../runtime/index.js';
 import { applyMounts, planMounts, removeAnonymousVolumes, type VolumeService } from '../volumes/index.js';
 import { randomName, validName } from './names.js';
@@ -24,6 +25,7 @@ export interface CreateRequest {
   name?: string;
   config: ContainerConfig;
   hostConfig?: HostConfig;
+  networkingConfig?: { EndpointsConfig?: Record<string, EndpointSettings | null> | null } | null;
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -41,6 +43,8 @@ export class ContainerService {
   /** Readers (attach streams) that must finish with the log before an auto-remove deletes it. */
   private readonly stdins = new Map<string, StdinPipe>();
   private readonly holds = new Map<string, { count: number; idle: Array<() => void> }>();
+  // network: set by the daemon; sandboxes (netns, veths, leases, ports) live in network/
+  private networks?: NetworkService;
 
   constructor(
     root: string,
@@ -52,6 +56,10 @@ export class ContainerService {
     this.dir = path.join(root, 'containers');
     this.records = new RecordStore(path.join(root, 'metadata', 'containers'));
     mkdirSync(this.dir, { recursive: true });
+  }
+
+  setNetworks(n: NetworkService): void {
+    this.networks = n;
   }
 
   // ---- lookup ------------------------------------------------------------------------------------
@@ -114,7 +122,7 @@ export class ContainerService {
     }
     const hostConfig: HostConfig = { NetworkMode: 'default', ...req.hostConfig };
     const network = hostConfig.NetworkMode ?? 'default';
-    if (!['default', 'none', 'host', 'bridge'].includes(network)) throw new NotFound(`network ${network} not found`);
+    if (!this.networks && !['default', 'none', 'host', 'bridge'].includes(network)) throw new NotFound(`network ${network} not found`);
     const entrypoint = cfg.Entrypoint === undefined ? undefined : cfg.Entrypoint;
     const argv = composeArgv({ imageEntrypoint: imageConfig.Entrypoint, imageCmd: imageConfig.Cmd, entrypoint, cmd: cfg.Cmd });
     const env = mergeEnv(imageConfig.Env ?? [], cfg.Env ?? []);
@@ -151,6 +159,13 @@ export class ContainerService {
       snapshotKey,
       mounts,
     };
+    try {
+      this.networks?.register(rec, req.networkingConfig?.EndpointsConfig); // network: validates and records the wanted networks
+    } catch (err) {
+      await this.images.snapshotter.remove(snapshotKey).catch(() => {});
+      rmSync(this.bundle(id), { recursive: true, force: true });
+      throw err;
+    }
     this.save(rec);
     this.event('create', rec);
     return { Id: id, Warnings: [] };
@@ -165,7 +180,7 @@ export class ContainerService {
     return rootfs;
   }
 
-  private writeEtcFiles(c: ContainerRecord): OciMount[] {
+  private writeEtcFiles(c: ContainerRecord, net?: SandboxSetup): OciMount[] {
     const b = this.bundle(c.Id);
     const hostname = c.Config.Hostname!;
     const host = c.HostConfig.NetworkMode === 'host';
@@ -178,6 +193,10 @@ export class ContainerService {
       resolv = '';
     }
     writeFileSync(path.join(b, 'resolv.conf'), resolv);
+    if (net) { // network: its hosts and resolv.conf (own address, --add-host, embedded DNS)
+      writeFileSync(path.join(b, 'hosts'), net.hosts);
+      writeFileSync(path.join(b, 'resolv.conf'), net.resolvConf);
+    }
     const bind = (name: string, dest: string): OciMount => ({ destination: dest, type: 'bind', source: path.join(b, name), options: ['rbind', 'rprivate'] });
     return [bind('hostname', '/etc/hostname'), bind('hosts', '/etc/hosts'), bind('resolv.conf', '/etc/resolv.conf')];
   }
@@ -195,14 +214,15 @@ export class ContainerService {
       if (c.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
       if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
       const hc = c.HostConfig;
+      const net = await this.networks?.setUp(c); // network: namespace, veths, address, published ports
       // --init: tini (statically linked, from the host) is PID 1, reaping zombies and passing signals.
       const init = hc.Init ? initBinary() : undefined;
-      const mounts = this.writeEtcFiles(c);
+      const mounts = this.writeEtcFiles(c, net);
       if (init) mounts.push({ destination: '/sbin/docker-init', type: 'bind', source: init, options: ['rbind', 'ro', 'rprivate'] });
       const spec = buildSpec({
         id: c.Id, argv: init ? ['/sbin/docker-init', '--', c.Path, ...c.Args] : [c.Path, ...c.Args], env, cwd, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids,
         hostname: c.Config.Hostname!, tty: !!c.Config.Tty, readonlyRootfs: !!hc.ReadonlyRootfs,
-        network: hc.NetworkMode === 'host' ? { mode: 'host' } : { mode: 'new' },
+        network: net?.network ?? (hc.NetworkMode === 'host' ? { mode: 'host' } : { mode: 'new' }),
         capAdd: hc.CapAdd ?? [], capDrop: hc.CapDrop ?? [], privileged: !!hc.Privileged,
         mounts: [...mounts, ...(this.volumes ? applyMounts(this.volumes, c.mounts, rootfs) : [])], // volumes
         memory: hc.Memory || undefined, memorySwap: hc.MemorySwap || undefined, nanoCpus: hc.NanoCpus || undefined,
@@ -225,6 +245,7 @@ export class ContainerService {
     } catch (err) {
       const code = err instanceof RuntimeError ? err.exitCode : 128;
       await this.runtime.delete(c.Id).catch(() => {});
+      this.networks?.tearDown(c.Id); // network
       unmountRecursive(rootfs);
       c.State = { ...c.State, Status: c.State.StartedAt === ZERO_TIME ? 'created' : 'exited', Running: false, Pid: 0, ExitCode: code, Error: err instanceof Error ? err.message : String(err) };
       this.save(c);
@@ -276,6 +297,7 @@ export class ContainerService {
       this.stdins.get(id)?.close();
       this.stdins.delete(id);
       await this.runtime.delete(id).catch((err) => log.warn('runc delete failed', { id, error: err }));
+      this.networks?.tearDown(id); // network
       unmountRecursive(path.join(this.bundle(id), 'rootfs'));
       c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: new Date().toISOString() };
       this.save(c);
@@ -424,6 +446,7 @@ export class ContainerService {
     await this.runtime.delete(c.Id).catch(() => {});
     unmountRecursive(path.join(this.bundle(c.Id), 'rootfs'));
     await this.images.snapshotter.remove(c.snapshotKey).catch(() => {});
+    this.networks?.forget(c.Id); // network
     this.records.delete(c.Id);
     rmSync(this.bundle(c.Id), { recursive: true, force: true });
     rmSync(this.runtime.exitFile(c.Id), { force: true });

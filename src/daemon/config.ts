@@ -12,6 +12,9 @@ export interface DaemonConfig {
   logLevel: LogLevel;
   /** Registries reached over plain HTTP (loopback ones always are). */
   insecureRegistries?: string[];
+  /** Default bridge network: gateway address with prefix, and the Linux bridge's name. */
+  bip: string;
+  bridge: string;
 }
 
 export const DEFAULT_SOCKET = 'unix:///run/berth/berth.sock';
@@ -20,6 +23,8 @@ export const USAGE = `Usage:	berthd [OPTIONS]
 A container engine that speaks the Docker Engine API.
 
 Options:
+      --bip string         Specify default-bridge IPv4 network (default "172.30.0.1/16")
+  -b, --bridge string      Attach containers to a network bridge (default "berth0")
       --data-root string   Root directory of persistent state (default "/var/lib/berth")
   -D, --debug              Enable debug mode
       --exec-root string   Root directory for execution state files (default "/run/berth")
@@ -39,6 +44,8 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig | 'help' | 'versio
       options: {
         host: { type: 'string', short: 'H', multiple: true },
         'data-root': { type: 'string' },
+        bip: { type: 'string' },
+        bridge: { type: 'string', short: 'b' },
         'exec-root': { type: 'string' },
         'insecure-registry': { type: 'string', multiple: true },
         pidfile: { type: 'string', short: 'p' },
@@ -58,6 +65,10 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig | 'help' | 'versio
   if (v.version) return 'version';
   const logLevel = v.debug ? 'debug' : (v['log-level'] ?? 'info');
   if (!isLogLevel(logLevel)) throw new InvalidArgument(`unable to parse logging level: ${logLevel}`);
+  const bip = v.bip ?? '172.30.0.1/16';
+  if (!/^\d+\.\d+\.\d+\.\d+\/\d{1,2}$/.test(bip)) throw new InvalidArgument(`invalid value "${bip}" for flag --bip`);
+  const bridge = v.bridge ?? 'berth0';
+  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) throw new InvalidArgument(`invalid value "${bridge}" for flag --bridge`);
   const dataRoot = path.resolve(v['data-root'] ?? '/var/lib/berth');
   const execRoot = path.resolve(v['exec-root'] ?? '/run/berth');
   return {
@@ -67,5 +78,7 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig | 'help' | 'versio
     pidfile: path.resolve(v.pidfile ?? path.join(execRoot, 'berthd.pid')),
     logLevel,
     insecureRegistries: v['insecure-registry'] ?? [],
+    bip,
+    bridge,
   };
 }

@@ -11,6 +11,8 @@ import { checkSchema } from '../metadata/index.js';
 import { ImageService, loadImages, saveImages, selectForSave, familiarString, parseReference } from '../images/index.js';
 import { ContainerFiles, ContainerService, ExecManager } from '../containers/index.js';
 import { Runtime } from '../runtime/index.js';
+import { NetworkService } from '../network/index.js';
+import { networkRoutes, type NetworksBackend } from '../api/routes/networks.js';
 import { containerRoutes, type ContainersBackend } from '../api/routes/containers.js';
 import { execRoutes } from '../api/routes/exec.js';
 import { ApiServer, type Route } from '../api/server.js';
@@ -42,6 +44,7 @@ export class Daemon {
   readonly volumes: VolumeService;
   /** Pull, push, login, search; `registry.pullIfMissing` is for container create/run. */
   readonly registry: RegistryBackend;
+  readonly networks: NetworkService;
   private servers: http.Server[] = [];
   private api?: ApiServer;
   private readonly id: string;
@@ -74,6 +77,12 @@ export class Daemon {
       });
     };
     this.builder = new Builder({ images: this.images, containers: this.containers, root: path.join(root, 'builder'), pull });
+    this.networks = new NetworkService({ root, bip: config.bip, bridgeName: config.bridge });
+    this.containers.setNetworks(this.networks);
+    this.networks.setContainers({ resolve: (ref) => {
+      const c = this.containers.resolve(ref);
+      return { Id: c.Id, Name: c.Name, running: c.State.Running };
+    } });
     this.id = this.engineId();
   }
 
@@ -84,6 +93,7 @@ export class Daemon {
     try {
       const d = new Daemon(config, lock);
       await d.images.recover();
+      await d.networks.restore();
       d.containers.watchExits();
       await d.containers.recover();
       d.containers.applyRestartPolicies();
@@ -117,6 +127,7 @@ export class Daemon {
       ...execRoutes(this.execs),
       ...buildRoutes({ build: (body, o, out) => this.builder.buildFromContext(body, o, out), prune: () => this.builder.pruneCache() }),
       ...volumeRoutes(this.volumes),
+      ...networkRoutes(this.networksBackend()),
     ];
   }
 
@@ -142,7 +153,23 @@ export class Daemon {
       const ref = this.images.records.refsOf(id as never).find((r) => !r.includes('@'));
       return ref ? familiarString(parseReference(ref)) : id.slice(7, 19);
     };
+    b.networkSettings = (id: string) => this.networks.settings(id);
+    b.portSummary = (id: string) => this.networks.portSummary(id);
     return b;
+  }
+
+  private networksBackend(): NetworksBackend {
+    const n = this.networks;
+    return {
+      list: (f) => n.list(f), resolve: (r) => n.resolve(r), view: (x) => n.view(x), create: (req) => n.create(req), remove: (r) => n.remove(r),
+      prune: (f) => {
+        const deleted = n.prune(f);
+        for (const name of deleted) this.events.publish('network', 'destroy', name, { name });
+        return deleted;
+      },
+      connect: (net, c, ec) => n.connect(net, c, ec), disconnect: (net, c) => n.disconnect(net, c),
+      event: (action, id, attrs) => this.events.publish('network', action, id, attrs),
+    };
   }
 
   private systemBackend(): SystemBackend {
@@ -229,6 +256,7 @@ export class Daemon {
     this.containers.close();
     this.api?.closeHijacked();
     this.volumes.unmountAll();
+    this.networks.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
       s.close(() => resolve());
       s.closeAllConnections?.();

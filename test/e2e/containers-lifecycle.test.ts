@@ -127,8 +127,10 @@ test('isolation: own PID namespace, masked /proc paths, no mount without --privi
   assert.match(unconfined.stdout, /Seccomp:\s+0/);
   const capAdmin = await runToEnd(['sh', '-c', 'mkdir -p /mnt/y && mount -t tmpfs none /mnt/y && echo mounted'], { HostConfig: { CapAdd: ['SYS_ADMIN'] } });
   assert.equal(capAdmin.stdout, 'mounted\n', '--cap-add SYS_ADMIN lifts the filter on mount');
-  const net = await runToEnd(['sh', '-c', 'ls /sys/class/net']);
+  const net = await runToEnd(['sh', '-c', 'ls /sys/class/net'], { HostConfig: { NetworkMode: 'none' } });
   assert.equal(net.stdout.trim(), 'lo');
+  const bridged = await runToEnd(['sh', '-c', 'ls /sys/class/net | tr "\\n" " "']);
+  assert.equal(bridged.stdout.trim(), 'eth0 lo');
 });
 
 test('--init runs tini as PID 1 in front of the command', async () => {

@@ -1,11 +1,13 @@
 // A real berthd for a test: its own temporary socket, data root and exec root; stopped by PID and
 // cleaned up (no leftover mounts under the data root) by stop().
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deleteLink, removeBridgeRules } from '../../src/network/host.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const berthdBin = path.join(repoRoot, 'bin/berthd');
@@ -46,6 +48,14 @@ function exited(child: ChildProcess): Promise<void> {
 
 export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon> {
   const top = mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));
+  // Daemons of concurrent test files must not share a bridge or an address pool: each gets its
+  // own (removed again by stop()) unless the test chose one.
+  let ownBridge: { name: string; subnet: string } | undefined;
+  if (!extraArgs.includes('--bridge') && !extraArgs.includes('-b')) {
+    const [a, b] = [200 + Math.floor(Math.random() * 50), Math.floor(Math.random() * 256)];
+    ownBridge = { name: `bt${randomBytes(3).toString('hex')}`, subnet: `10.${a}.${b}.0/24` };
+    extraArgs = [...extraArgs, '--bridge', ownBridge.name, '--bip', `10.${a}.${b}.1/24`];
+  }
   const socket = path.join(top, 'berth.sock');
   const dataRoot = path.join(top, 'data');
   const execRoot = path.join(top, 'exec');
@@ -95,6 +105,10 @@ export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon>
       if (child.exitCode === null && child.signalCode === null) await d.shutdown();
       const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(top));
       rmSync(top, { recursive: true, force: true });
+      if (ownBridge) {
+        removeBridgeRules(ownBridge.name, ownBridge.subnet, false);
+        deleteLink(ownBridge.name);
+      }
       if (mounts.length) throw new Error(`mounts left under ${top}:\n${mounts.join('\n')}`);
     },
   };

@@ -14,6 +14,9 @@ export type ContainersBackend = ContainerService & {
   imageName(id: string): string;
   execIDs(id: string): string[];
   files: ContainerFiles;
+  /** From the network service: NetworkSettings and the Ports of the list. */
+  networkSettings?(id: string): Record<string, unknown>;
+  portSummary?(id: string): unknown[];
 };
 
 function humanSince(iso: string): string {
@@ -37,13 +40,13 @@ function statusText(c: ContainerRecord): string {
   return `Exited (${st.ExitCode}) ${humanSince(st.FinishedAt)} ago`;
 }
 
-function summary(c: ContainerRecord, imageName: string) {
+function summary(c: ContainerRecord, imageName: string, b?: ContainersBackend) {
   const command = [c.Path, ...c.Args].map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
   return {
     Id: c.Id, Names: [c.Name], Image: imageName, ImageID: c.Image, Command: command,
-    Created: Math.floor(Date.parse(c.Created) / 1000), Ports: [], Labels: c.Config.Labels ?? {},
+    Created: Math.floor(Date.parse(c.Created) / 1000), Ports: b?.portSummary?.(c.Id) ?? [], Labels: c.Config.Labels ?? {},
     State: c.State.Status, Status: statusText(c), HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? 'default' },
-    NetworkSettings: { Networks: {} }, Mounts: mountPointsOf(c.mounts),
+    NetworkSettings: { Networks: (b?.networkSettings?.(c.Id)?.['Networks'] as object | undefined) ?? {} }, Mounts: mountPointsOf(c.mounts),
   };
 }
 
@@ -56,7 +59,7 @@ function inspect(c: ContainerRecord, b: ContainersBackend) {
     ResolvConfPath: `${b.bundle(c.Id)}/resolv.conf`, HostnamePath: `${b.bundle(c.Id)}/hostname`, HostsPath: `${b.bundle(c.Id)}/hosts`,
     LogPath: b.logPath(c.Id), Driver: 'overlay2', Platform: 'linux', MountLabel: '', ProcessLabel: '', AppArmorProfile: '',
     ExecIDs: b.execIDs(c.Id).length ? b.execIDs(c.Id) : null, GraphDriver: { Name: 'overlay2', Data: null }, Mounts: mountPointsOf(c.mounts),
-    NetworkSettings: { Bridge: '', SandboxID: '', Ports: {}, SandboxKey: '', Networks: {}, IPAddress: '', Gateway: '', MacAddress: '' },
+    NetworkSettings: b.networkSettings?.(c.Id) ?? { Bridge: '', SandboxID: '', Ports: {}, SandboxKey: '', Networks: {}, IPAddress: '', Gateway: '', MacAddress: '' },
   };
 }
 
@@ -182,9 +185,10 @@ export function containerRoutes(b: ContainersBackend): Route[] {
   return [
     { method: 'POST', path: '/containers/create', handler: async (r) => {
       const body = (await readJson<ContainerConfig & { HostConfig?: HostConfig }>(r.raw)) ?? {};
-      const { HostConfig: hostConfig, ...config } = body as ContainerConfig & { HostConfig?: HostConfig; NetworkingConfig?: unknown };
+      const { HostConfig: hostConfig, ...config } = body as ContainerConfig & { HostConfig?: HostConfig; NetworkingConfig?: CreateRequest['networkingConfig'] };
+      const networkingConfig = (config as { NetworkingConfig?: CreateRequest['networkingConfig'] }).NetworkingConfig;
       delete (config as Record<string, unknown>)['NetworkingConfig'];
-      const req: CreateRequest = { name: r.query.get('name') ?? undefined, config, hostConfig };
+      const req: CreateRequest = { name: r.query.get('name') ?? undefined, config, hostConfig, networkingConfig };
       sendJson(r.res, 201, await b.create(req));
     } },
     { method: 'GET', path: '/containers/json', handler: (r) => {
@@ -194,7 +198,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       let list = b.all().filter((c) => (all || (limit !== undefined && limit > 0) || c.State.Running) && matches(c, f, b.imageName(c.Image)));
       list.sort((x, y) => Date.parse(y.Created) - Date.parse(x.Created));
       if (limit !== undefined && limit > 0) list = list.slice(0, limit);
-      sendJson(r.res, 200, list.map((c) => summary(c, c.Config.Image ?? b.imageName(c.Image))));
+      sendJson(r.res, 200, list.map((c) => summary(c, c.Config.Image ?? b.imageName(c.Image), b)));
     } },
     { method: 'GET', path: '/containers/{id}/json', handler: (r) => sendJson(r.res, 200, inspect(b.resolve(r.params['id']!), b)) },
     { method: 'POST', path: '/containers/{id}/start', handler: async (r) => {

@@ -6,6 +6,7 @@ import { importCommand, loadCommand, saveCommand } from './transfer.js';
 import { buildCommand, builderPruneCommand } from './build.js';
 import { volumeCommands } from './volume.js';
 import { loginCommand, logoutCommand, pullCommand, pushCommand, searchCommand } from './registry-client.js';
+import { networkCommands } from './network.js';
 import { dfCommand, eventsCommand, imagePruneCommand, infoCommand, versionCommand } from './system.js';
 
 export function registerAll(r: Registry): void {
@@ -14,4 +15,5 @@ export function registerAll(r: Registry): void {
   r.add(imagePruneCommand, dfCommand, infoCommand, eventsCommand, versionCommand);
   r.add(buildCommand, builderPruneCommand);
   r.add(...volumeCommands);
+  r.add(...networkCommands);
 }
