@@ -4,8 +4,10 @@ import { imagesCommand } from './images.js';
 import { historyCommand, inspectCommand, rmiCommand, tagCommand } from './image-ops.js';
 import { importCommand, loadCommand, saveCommand } from './transfer.js';
 import { dfCommand, eventsCommand, imagePruneCommand, infoCommand, versionCommand } from './system.js';
+import { containerCommands } from './containers.js';
 
 export function registerAll(r: Registry): void {
   r.add(imagesCommand, inspectCommand, historyCommand, tagCommand, rmiCommand, importCommand, saveCommand, loadCommand);
   r.add(imagePruneCommand, dfCommand, infoCommand, eventsCommand, versionCommand);
+  r.add(...containerCommands);
 }
