@@ -127,8 +127,8 @@ export function parseRestartPolicy(s: string): { Name: string; MaximumRetryCount
   return { Name: name, MaximumRetryCount: n };
 }
 
-/** KEY=VALUE lines; `#` comments and blank lines skipped; a bare KEY takes the caller's value. */
-export function parseEnvLines(text: string, file: string, env: NodeJS.ProcessEnv, lookup = true): string[] {
+/** KEY=VALUE lines; `#` comments and blank lines skipped; a bare KEY takes the caller's value or is dropped. */
+export function parseEnvLines(text: string, file: string, env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.replace(/^\s+/, '');
@@ -137,8 +137,7 @@ export function parseEnvLines(text: string, file: string, env: NodeJS.ProcessEnv
     const key = eq < 0 ? line : line.slice(0, eq);
     if (/\s/.test(key)) throw new UsageError(`variable '${key}' contains whitespaces`);
     if (eq >= 0) out.push(line);
-    else if (lookup && env[key] !== undefined) out.push(`${key}=${env[key]}`);
-    else out.push(key);
+    else if (env[key] !== undefined) out.push(`${key}=${env[key]}`);
     void file;
   }
   return out;
@@ -236,10 +235,10 @@ export interface CreateBody {
   Tty: boolean;
   OpenStdin: boolean;
   StdinOnce: boolean;
-  Env: string[];
+  Env: string[] | null;
   Cmd: string[] | null;
   Image: string;
-  Volumes: Record<string, object> | null;
+  Volumes: Record<string, object>;
   WorkingDir: string;
   Entrypoint: string[] | null;
   OnBuild: null;
@@ -248,6 +247,12 @@ export interface CreateBody {
   StopTimeout?: number;
   HostConfig: Record<string, unknown>;
   NetworkingConfig: { EndpointsConfig: Record<string, unknown> };
+}
+
+/** `net_admin` -> `CAP_NET_ADMIN`; `ALL` stays. */
+export function normalizeCapability(cap: string): string {
+  const c = cap.toUpperCase();
+  return c === 'ALL' || c.startsWith('CAP_') ? c : `CAP_${c}`;
 }
 
 function labelMap(values: string[]): Record<string, string> {
@@ -309,7 +314,7 @@ export function buildCreateBody(flags: FlagValues, image: string, cmd: string[],
   for (const f of list('env-file')) envs.push(...parseEnvLines(read(f), f, env));
   for (const e of list('env')) envs.push(expandEnv(e, env));
   const labels: Record<string, string> = {};
-  for (const f of list('label-file')) Object.assign(labels, labelMap(parseEnvLines(read(f), f, env, false)));
+  for (const f of list('label-file')) Object.assign(labels, labelMap(parseEnvLines(read(f), f, {})));
   Object.assign(labels, labelMap(list('label')));
 
   const volumes: Record<string, object> = {};
@@ -327,9 +332,17 @@ export function buildCreateBody(flags: FlagValues, image: string, cmd: string[],
   }
 
   const network = str('network') ?? 'default';
-  const endpoint: Record<string, unknown> = {};
-  if (list('network-alias').length) endpoint['Aliases'] = list('network-alias');
-  if (str('ip')) endpoint['IPAMConfig'] = { IPv4Address: str('ip') };
+  const endpoints: Record<string, unknown> = {};
+  {
+    // The docker CLI sends the whole EndpointSettings struct, zero values included.
+    endpoints[network] = {
+      IPAMConfig: str('ip') ? { IPv4Address: str('ip') } : null,
+      Links: null,
+      Aliases: list('network-alias').length ? list('network-alias') : null,
+      MacAddress: '', DriverOpts: null, GwPriority: 0, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0,
+      IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
+    };
+  }
 
   const entrypoint = str('entrypoint');
   const hostConfig: Record<string, unknown> = {
@@ -343,8 +356,8 @@ export function buildCreateBody(flags: FlagValues, image: string, cmd: string[],
     VolumeDriver: '',
     VolumesFrom: null,
     ConsoleSize: [0, 0],
-    CapAdd: list('cap-add').length ? list('cap-add') : null,
-    CapDrop: list('cap-drop').length ? list('cap-drop') : null,
+    CapAdd: list('cap-add').length ? list('cap-add').map(normalizeCapability) : null,
+    CapDrop: list('cap-drop').length ? list('cap-drop').map(normalizeCapability) : null,
     CgroupnsMode: '',
     Dns: list('dns'),
     DnsOptions: [],
@@ -360,6 +373,7 @@ export function buildCreateBody(flags: FlagValues, image: string, cmd: string[],
     PublishAllPorts: !!flags['publish-all'],
     ReadonlyRootfs: !!flags['read-only'],
     SecurityOpt: null,
+    Tmpfs: Object.keys(tmpfs).length ? tmpfs : undefined,
     UTSMode: '',
     UsernsMode: '',
     ShmSize: 0,
@@ -387,17 +401,16 @@ export function buildCreateBody(flags: FlagValues, image: string, cmd: string[],
     MemorySwap: 0,
     MemorySwappiness: -1,
     OomKillDisable: false,
-    PidsLimit: flags['pids-limit'] !== undefined ? flags['pids-limit'] : null,
+    PidsLimit: flags['pids-limit'] !== undefined ? flags['pids-limit'] : 0,
     Ulimits: [],
     CpuCount: 0,
     CpuPercent: 0,
     IOMaximumIOps: 0,
     IOMaximumBandwidth: 0,
     Mounts: mounts.length ? mounts : undefined,
-    Tmpfs: Object.keys(tmpfs).length ? tmpfs : undefined,
-    Init: flags['init'] ? true : undefined,
     MaskedPaths: null,
     ReadonlyPaths: null,
+    Init: flags['init'] ? true : undefined,
   };
   return {
     Hostname: str('hostname') ?? '',
@@ -410,10 +423,10 @@ export function buildCreateBody(flags: FlagValues, image: string, cmd: string[],
     Tty: tty,
     OpenStdin: interactive,
     StdinOnce: interactive && attachStdin,
-    Env: envs,
+    Env: envs.length ? envs : null,
     Cmd: cmd.length ? cmd : null,
     Image: image,
-    Volumes: Object.keys(volumes).length ? volumes : null,
+    Volumes: volumes,
     WorkingDir: str('workdir') ?? '',
     Entrypoint: entrypoint === undefined ? null : entrypoint === '' ? [''] : [entrypoint],
     OnBuild: null,
@@ -421,6 +434,6 @@ export function buildCreateBody(flags: FlagValues, image: string, cmd: string[],
     StopSignal: str('stop-signal'),
     StopTimeout: flags['stop-timeout'] as number | undefined,
     HostConfig: hostConfig,
-    NetworkingConfig: { EndpointsConfig: Object.keys(endpoint).length ? { [network]: endpoint } : {} },
+    NetworkingConfig: { EndpointsConfig: endpoints },
   };
 }
