@@ -194,7 +194,11 @@ export function containerRoutes(b: ContainersBackend): Route[] {
         r.res.detachSocket(sock);
         await attach(r, sock, false);
       },
-      upgrade: async (r, socket) => attach(r, socket, true),
+      upgrade: async (r, socket) => {
+        // A client that hangs up (ECONNRESET) must not take the daemon down with an unhandled 'error'.
+        socket.on('error', () => socket.destroy());
+        await attach(r, socket, true);
+      },
     },
   ];
 }

@@ -19,6 +19,7 @@ export interface ContainerSummary {
   Status: string;
   Mounts?: Array<{ Name?: string; Source?: string }> | null;
   NetworkSettings?: { Networks?: Record<string, unknown> | null } | null;
+  ImageManifestDescriptor?: { platform?: unknown } | null;
 }
 
 export const PS_HEADERS = { ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', RunningFor: 'CREATED', CreatedAt: 'CREATED AT', Status: 'STATUS', Ports: 'PORTS', Names: 'NAMES', Size: 'SIZE', Labels: 'LABELS', Mounts: 'MOUNTS', Networks: 'NETWORKS', LocalVolumes: 'LOCAL VOLUMES', State: 'STATE' };
@@ -64,6 +65,8 @@ export function psRow(c: ContainerSummary, trunc: boolean, now = Date.now()) {
     Mounts: mounts.join(','),
     Names: names.join(','),
     Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(','),
+    // docker 28 shows the image manifest's platform here; null when the daemon does not say.
+    Platform: c.ImageManifestDescriptor?.platform ?? null,
     Ports: displayPorts(c.Ports),
     RunningFor: `${humanDuration(now - c.Created * 1000)} ago`,
     Size: size,

@@ -143,7 +143,7 @@ export const runCommand: Command = {
       try {
         (await client.request('POST', `/containers/${id}/start`)).resume();
       } catch (err) {
-        attached?.socket.destroy();
+        attached?.socket.end();
         failRun(ctx, 'run', daemonMessage(err), startErrorCode(daemonMessage(err)));
       }
       const result = attached ? await attached.done : { detached: false };
