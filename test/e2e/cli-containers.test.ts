@@ -106,6 +106,12 @@ test('start -a attaches and returns the exit code; kill sends a signal', () => {
   const c = berth('create', 'busybox', 'sh', '-c', 'echo again; exit 4');
   assert.equal(c.code, 0, c.err);
   const id = c.out.trim();
+  assert.equal(berth('inspect', '-f', '{{.State.Status}} {{json .Config.Cmd}}', id).out, 'created ["sh","-c","echo again; exit 4"]\n');
+  assert.equal(berth('inspect', '-f', '{{json .Config.Cmd}}', 'busybox').out, '["sh"]\n');
+  const missing = berth('inspect', 'no-such-object');
+  assert.equal(missing.code, 1);
+  assert.equal(missing.out, '[]\n');
+  assert.equal(missing.err, 'Error: No such object: no-such-object\n');
   const s = berth('start', '-a', id);
   assert.equal(s.out, 'again\n');
   assert.equal(s.code, 4);

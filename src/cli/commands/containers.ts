@@ -4,8 +4,10 @@ import { createCommand, runCommand, startCommand } from './container-run.js';
 import { killCommand, pauseCommand, renameCommand, restartCommand, rmCommand, stopCommand, unpauseCommand, updateCommand, waitCommand } from './container-lifecycle.js';
 import { psCommand } from './container-ps.js';
 import { logsCommand } from './container-logs.js';
+import { containerInspectCommand, diffCommand, exportCommand, objectInspectCommand, portCommand, topCommand } from './container-inspect.js';
 
 export const containerCommands: Command[] = [
   createCommand, runCommand, startCommand, stopCommand, restartCommand, killCommand, pauseCommand, unpauseCommand,
   rmCommand, waitCommand, renameCommand, updateCommand, psCommand, logsCommand,
+  containerInspectCommand, objectInspectCommand, portCommand, topCommand, diffCommand, exportCommand,
 ];
