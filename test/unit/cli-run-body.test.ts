@@ -9,12 +9,13 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseFlags } from '../../src/cli/flags.js';
+import { execBody } from '../../src/cli/commands/container-exec.js';
 import { buildCreateBody, containerCreateFlags, expandEnv, parseCpus, parseEnvLines, parseMemory, parseMount, parsePortSpec, parseRestartPolicy, parseVolume, runOnlyFlags } from '../../src/cli/commands/container-opts.js';
 
 const DOCKER = '/usr/local/bin/docker';
 
 /** Runs the docker CLI against a server that records POST /containers/create and answers 201. */
-async function dockerCreateBody(args: string[], env: NodeJS.ProcessEnv): Promise<{ url: string; body: unknown }> {
+async function dockerCreateBody(args: string[], env: NodeJS.ProcessEnv, recordPath = '/containers/create'): Promise<{ url: string; body: unknown }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-rec-'));
   const sock = path.join(dir, 'rec.sock');
   let recorded: { url: string; body: unknown } | undefined;
@@ -22,7 +23,7 @@ async function dockerCreateBody(args: string[], env: NodeJS.ProcessEnv): Promise
     let b = '';
     req.on('data', (d) => (b += d));
     req.on('end', () => {
-      if (req.url!.includes('/containers/create')) {
+      if (req.url!.includes(recordPath) && req.method === 'POST') {
         recorded = { url: req.url!, body: JSON.parse(b) };
         res.writeHead(201, { 'Content-Type': 'application/json' });
         res.end('{"Id":"0123456789ab","Warnings":[]}');
@@ -140,4 +141,12 @@ test('--rm with --restart and -a with -d conflict as in docker', () => {
   const parse = (argv: string[]) => parseFlags(argv, [...containerCreateFlags, ...runOnlyFlags], { stopAtPositional: true });
   assert.throws(() => buildCreateBody(parse(['--rm', '--restart', 'always', 'x']).flags, 'x', [], { run: true }), /Conflicting options: --restart and --rm/);
   assert.throws(() => buildCreateBody(parse(['-d', '-a', 'stdout', 'x']).flags, 'x', [], { run: true }), /Conflicting options: -a and -d/);
+});
+
+test('exec create body matches the docker CLI\'s', { skip: !existsSync(DOCKER) && 'no docker CLI' }, async () => {
+  const args = ['exec', '-d', '-e', 'A=1', '-u', 'nobody', '-w', '/tmp', '--privileged', 'ctr', 'sh', '-c', 'true'];
+  const docker = await dockerCreateBody(args, { PATH: process.env['PATH'] }, '/containers/ctr/exec');
+  const spec = (await import('../../src/cli/commands/container-exec.js')).execCommand.flags;
+  const { flags, args: rest } = parseFlags(args.slice(1), spec, { stopAtPositional: true });
+  assert.deepEqual(JSON.parse(JSON.stringify(execBody(flags, rest.slice(1), {}))), docker.body);
 });
