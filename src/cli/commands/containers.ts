@@ -4,6 +4,7 @@ import { createCommand, runCommand, startCommand } from './container-run.js';
 import { killCommand, pauseCommand, renameCommand, restartCommand, rmCommand, stopCommand, unpauseCommand, updateCommand, waitCommand } from './container-lifecycle.js';
 import { psCommand } from './container-ps.js';
 import { logsCommand } from './container-logs.js';
+import { statsCommand } from './container-stats.js';
 import { attachCommand, commitCommand, containerPruneCommand, execCommand } from './container-exec.js';
 import { containerInspectCommand, diffCommand, exportCommand, objectInspectCommand, portCommand, topCommand } from './container-inspect.js';
 
@@ -11,5 +12,5 @@ export const containerCommands: Command[] = [
   createCommand, runCommand, startCommand, stopCommand, restartCommand, killCommand, pauseCommand, unpauseCommand,
   rmCommand, waitCommand, renameCommand, updateCommand, psCommand, logsCommand,
   containerInspectCommand, objectInspectCommand, portCommand, topCommand, diffCommand, exportCommand,
-  execCommand, attachCommand, commitCommand, containerPruneCommand,
+  execCommand, attachCommand, commitCommand, containerPruneCommand, statsCommand,
 ];
