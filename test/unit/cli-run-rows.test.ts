@@ -46,3 +46,11 @@ test('--since values, detach keys, start error exit codes', () => {
   assert.equal(startErrorCode('exec: "/etc": permission denied'), 126);
   assert.equal(startErrorCode('something else'), 125);
 });
+
+test('cp arguments: container paths vs local paths', async () => {
+  const { splitCpArg } = await import('../../src/cli/commands/container-cp.js');
+  assert.deepEqual(splitCpArg('web:/etc/hosts'), { container: 'web', path: '/etc/hosts' });
+  assert.deepEqual(splitCpArg('/tmp/a:b'), { path: '/tmp/a:b' });
+  assert.deepEqual(splitCpArg('./x:y'), { path: './x:y' });
+  assert.deepEqual(splitCpArg('-'), { path: '-' });
+});

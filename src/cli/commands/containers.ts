@@ -5,6 +5,7 @@ import { killCommand, pauseCommand, renameCommand, restartCommand, rmCommand, st
 import { psCommand } from './container-ps.js';
 import { logsCommand } from './container-logs.js';
 import { statsCommand } from './container-stats.js';
+import { cpCommand } from './container-cp.js';
 import { attachCommand, commitCommand, containerPruneCommand, execCommand } from './container-exec.js';
 import { containerInspectCommand, diffCommand, exportCommand, objectInspectCommand, portCommand, topCommand } from './container-inspect.js';
 
@@ -12,5 +13,5 @@ export const containerCommands: Command[] = [
   createCommand, runCommand, startCommand, stopCommand, restartCommand, killCommand, pauseCommand, unpauseCommand,
   rmCommand, waitCommand, renameCommand, updateCommand, psCommand, logsCommand,
   containerInspectCommand, objectInspectCommand, portCommand, topCommand, diffCommand, exportCommand,
-  execCommand, attachCommand, commitCommand, containerPruneCommand, statsCommand,
+  execCommand, attachCommand, commitCommand, containerPruneCommand, statsCommand, cpCommand,
 ];
