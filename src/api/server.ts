@@ -120,6 +120,8 @@ export class ApiServer {
       return;
     }
     const request: Request = { ...found.request, raw: req, res: undefined as unknown as ServerResponse };
+    // A client that hangs up (ECONNRESET) must not take the daemon down with an unhandled 'error'.
+    socket.on('error', () => socket.destroy());
     this.hijacked.add(socket);
     socket.once('close', () => this.hijacked.delete(socket));
     try {

@@ -2,6 +2,7 @@
 // once through /_ping (the lower of ours and the daemon's), turns `{message}` error bodies into
 // DaemonError, and exposes raw responses for streams (tar, JSON progress, logs).
 import http, { type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 
 export const CLIENT_API_VERSION = '1.47';
@@ -110,6 +111,44 @@ export class EngineClient {
       throw new DaemonError(res.statusCode ?? 500, message || `HTTP ${res.statusCode}`);
     }
     return res;
+  }
+
+  /**
+   * A hijacked connection (attach, exec start): `Upgrade: tcp`, and on 101 the raw socket carries
+   * the container's streams both ways. A daemon that answers 200 instead streams the body.
+   */
+  async hijack(method: string, path: string, opts: RequestOptions = {}): Promise<{ socket: Socket; head: Buffer }> {
+    const v = await this.apiVersion();
+    const payload = opts.body !== undefined ? Buffer.from(JSON.stringify(opts.body)) : undefined;
+    const qs = new URLSearchParams();
+    for (const [k, val] of Object.entries(opts.query ?? {})) if (val !== undefined) qs.set(k, typeof val === 'boolean' ? (val ? '1' : '0') : String(val));
+    const q = qs.toString();
+    const headers: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'tcp', ...opts.headers };
+    if (payload) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    return new Promise((resolve, reject) => {
+      const req = http.request({ ...this.target, method, path: `/v${v}${path}${q ? `?${q}` : ''}`, headers });
+      req.on('upgrade', (_res, socket, head) => resolve({ socket, head }));
+      req.on('response', (res) => {
+        if ((res.statusCode ?? 500) >= 400) {
+          readAll(res).then((b) => {
+            let message = b.toString('utf8').trim();
+            try {
+              message = JSON.parse(message).message ?? message;
+            } catch {
+              // not JSON
+            }
+            reject(new DaemonError(res.statusCode ?? 500, message));
+          }, reject);
+          return;
+        }
+        resolve({ socket: res.socket, head: Buffer.alloc(0) });
+      });
+      req.on('error', (err) => reject((err as NodeJS.ErrnoException).code === 'ECONNREFUSED' || (err as NodeJS.ErrnoException).code === 'ENOENT' ? new ConnectionError(this.host, err) : err));
+      req.end(payload);
+    });
   }
 
   async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {

@@ -8,7 +8,6 @@ import { humanSize, timeAgo } from '../render/units.js';
 
 export const inspectCommand: Command = {
   path: ['image', 'inspect'],
-  aliases: [['inspect']],
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   short: 'Display detailed information on one or more images',
   args: { min: 1 },

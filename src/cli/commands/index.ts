@@ -8,6 +8,7 @@ import { volumeCommands } from './volume.js';
 import { loginCommand, logoutCommand, pullCommand, pushCommand, searchCommand } from './registry-client.js';
 import { networkCommands } from './network.js';
 import { dfCommand, eventsCommand, imagePruneCommand, infoCommand, versionCommand } from './system.js';
+import { containerCommands } from './containers.js';
 
 export function registerAll(r: Registry): void {
   r.add(imagesCommand, inspectCommand, historyCommand, tagCommand, rmiCommand, importCommand, saveCommand, loadCommand);
@@ -16,4 +17,5 @@ export function registerAll(r: Registry): void {
   r.add(buildCommand, builderPruneCommand);
   r.add(...volumeCommands);
   r.add(...networkCommands);
+  r.add(...containerCommands);
 }
