@@ -55,6 +55,9 @@ export class ApiServer {
     // Long builds, pulls and log follows must not be cut by node's default timeouts.
     this.http.requestTimeout = 0;
     this.http.headersTimeout = 60_000;
+    // Clients (dockerode's agent, the docker CLI) keep idle connections and reuse them much later,
+    // as dockerd allows; a server-side idle close makes their next write fail with EPIPE.
+    this.http.keepAliveTimeout = 0;
   }
 
   private headers(res: ServerResponse): void {

@@ -76,8 +76,13 @@ test('run -d, ps (identical to docker\'s), logs, stop, rm', async () => {
     assert.equal(berth('ps', '-l', '--format', '{{.Names}}').out, 'cli-created\n');
     if (haveDocker) {
       for (const args of [['ps'], ['ps', '-a'], ['ps', '--no-trunc'], ['ps', '-a', '--format', 'table {{.ID}}\t{{.Names}}\t{{.Command}}'], ['ps', '-a', '--format', 'json'], ['ps', '-q', '-a'], ['container', 'ls', '-f', 'label=role=bg']]) {
-        const ours = berth(...args);
-        const theirs = run(dockerCli!, args);
+        // Relative times ("1 second ago") may tick between the two calls: a few tries settle it.
+        let ours = berth(...args);
+        let theirs = run(dockerCli!, args);
+        for (let i = 0; i < 3 && ours.out !== theirs.out; i++) {
+          ours = berth(...args);
+          theirs = run(dockerCli!, args);
+        }
         assert.equal(ours.out, theirs.out, `berth ${args.join(' ')}`);
         assert.equal(ours.code, theirs.code);
       }
