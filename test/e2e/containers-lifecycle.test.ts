@@ -3,11 +3,11 @@
 // isolation, limits, and what is left behind.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import Docker from 'dockerode';
 import { importBusyboxImage } from '../helpers/busybox.js';
-import { dockerCli, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { berthBin, dockerCli, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 let daemon: TestDaemon;
 let docker: Docker;
@@ -70,6 +70,24 @@ test('docker CLI: run -i passes stdin through', { skip: !dockerCli }, () => {
   const r = cli(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'tr a-z A-Z'], 'hello stdin\n');
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'HELLO STDIN\n');
+});
+
+test('docker CLI: Ctrl-P Ctrl-Q detaches from run -it and leaves the container running; berth run -t gets a terminal', { skip: !dockerCli || spawnSync('which', ['script']).status !== 0 }, async () => {
+  const env = { ...process.env, DOCKER_HOST: daemon.host, DOCKER_CONFIG: daemon.dataRoot + '/docker-config' };
+  const child = spawn('script', ['-qec', `${dockerCli} run -it --name detacher busybox sh`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  for (let i = 0; i < 100 && !out.includes('/ #'); i++) await new Promise((r) => setTimeout(r, 50));
+  child.stdin.write('\x10\x11');
+  try {
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 0, out);
+    assert.equal(cli(['inspect', '-f', '{{.State.Running}}', 'detacher']).stdout, 'true\n', 'detached, still running');
+  } finally {
+    cli(['rm', '-f', 'detacher']);
+  }
+  const tty = spawnSync('script', ['-qec', `${berthBin} run --rm -t busybox tty`, '/dev/null'], { encoding: 'utf8', env: { ...process.env, BERTH_HOST: daemon.host } });
+  assert.match(tty.stdout, /^\/dev\/pts\/\d+\r\n/, tty.stdout + tty.stderr);
 });
 
 test('docker CLI: detached container, ps, logs, stop, rm', { skip: !dockerCli }, () => {
@@ -192,9 +210,9 @@ test('a kill -9 of berthd leaves containers running; exits while it is down are 
   await short.remove();
 });
 
-test('30 run --rm leave no mounts, cgroups, monitors or bundles behind', async () => {
+test('100 run --rm leave no mounts, cgroups, monitors or bundles behind', async () => {
   const ids: string[] = [];
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < 100; i++) {
     const c = await docker.createContainer({ Image: 'busybox', Cmd: ['true'], HostConfig: { AutoRemove: true } });
     ids.push(c.id);
     await c.start();

@@ -77,6 +77,7 @@ function matches(c: ContainerRecord, f: Record<string, string[]>, imageName: str
         }
         case 'ancestor': return imageName === v || c.Image === v || c.Image.slice(7).startsWith(v) || (c.Config.Image ?? '') === v;
         case 'exited': return !c.State.Running && c.State.Status === 'exited' && String(c.State.ExitCode) === v;
+        case 'volume': return (c.mounts ?? []).some((m) => m.Name === v || m.Destination === v || m.Source === v);
         case 'before': case 'since': return true;
         default: throw new InvalidArgument(`invalid filter '${k}'`);
       }
