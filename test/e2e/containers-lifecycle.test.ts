@@ -87,7 +87,7 @@ test('docker CLI: Ctrl-P Ctrl-Q detaches from run -it and leaves the container r
     cli(['rm', '-f', 'detacher']);
   }
   const tty = spawnSync('script', ['-qec', `${berthBin} run --rm -t busybox tty`, '/dev/null'], { encoding: 'utf8', env: { ...process.env, BERTH_HOST: daemon.host } });
-  assert.match(tty.stdout, /^\/dev\/pts\/\d+\r\n/, tty.stdout + tty.stderr);
+  assert.match(tty.stdout, /\/dev\/pts\/\d+\r*\n/, tty.stdout + tty.stderr);
 });
 
 test('docker CLI: detached container, ps, logs, stop, rm', { skip: !dockerCli }, () => {
