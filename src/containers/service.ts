@@ -235,6 +235,15 @@ export class ContainerService {
       await this.runtime.delete(c.Id); // a leftover from a crash would block create
       const pid = await this.runtime.create({ id: c.Id, name: c.Name.slice(1), bundle: this.bundle(c.Id), logPath: this.logPath(c.Id), tty: !!c.Config.Tty, stdin: !!c.Config.OpenStdin, stdinOnce: !!c.Config.StdinOnce });
       this.expectExit(c.Id);
+      // The client's terminal size (API 1.42+ sends it at create): set before the process starts.
+      const size = hc['ConsoleSize'] as [number, number] | undefined;
+      if (c.Config.Tty && size?.[0] && size[1]) {
+        try {
+          resizeTerminal(this.bundle(c.Id), size[0], size[1]);
+        } catch {
+          // the client resizes again once attached
+        }
+      }
       await this.runtime.start(c.Id);
       c.manuallyStopped = false;
       c.State = { ...c.State, Status: 'running', Running: true, Paused: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: new Date().toISOString(), FinishedAt: ZERO_TIME, OOMKilled: false };
@@ -483,7 +492,13 @@ export class ContainerService {
     const c = this.resolve(ref);
     if (!c.State.Running) throw new Conflict(`Container ${c.Id} is not running`);
     if (!c.Config.Tty) return;
-    resizeTerminal(this.bundle(c.Id), height, width);
+    try {
+      resizeTerminal(this.bundle(c.Id), height, width);
+    } catch (err) {
+      // The monitor is gone: the container exited between the check and the resize.
+      if (['ENXIO', 'ENOENT'].includes((err as NodeJS.ErrnoException).code ?? '')) throw new Conflict(`Container ${c.Id} is not running`);
+      throw err;
+    }
   }
 
   /** Keeps the container's log from being removed until the returned release is called. */

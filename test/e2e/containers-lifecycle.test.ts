@@ -86,8 +86,10 @@ test('docker CLI: Ctrl-P Ctrl-Q detaches from run -it and leaves the container r
   } finally {
     cli(['rm', '-f', 'detacher']);
   }
-  const tty = spawnSync('script', ['-qec', `${berthBin} run --rm -t busybox tty`, '/dev/null'], { encoding: 'utf8', env: { ...process.env, BERTH_HOST: daemon.host } });
-  assert.match(tty.stdout, /\/dev\/pts\/\d+\r*\n/, tty.stdout + tty.stderr);
+  const tty = spawnSync('script', ['-qec', `stty cols 77 rows 22; ${berthBin} run --rm -it busybox sh -c 'tty; stty size'`, '/dev/null'], { encoding: 'utf8', env: { ...process.env, BERTH_HOST: daemon.host } });
+  assert.match(tty.stdout, /\/dev\/pts\/\d+\r*\n22 77\r*\n/, tty.stdout + tty.stderr);
+  const dockerTty = spawnSync('script', ['-qec', `stty cols 81 rows 24; ${dockerCli} run --rm -t busybox stty size`, '/dev/null'], { encoding: 'utf8', env });
+  assert.match(dockerTty.stdout, /^24 81\r*\n/, 'the docker CLI\'s ConsoleSize is applied before the process starts');
 });
 
 test('docker CLI: detached container, ps, logs, stop, rm', { skip: !dockerCli }, () => {

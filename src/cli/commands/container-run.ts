@@ -43,6 +43,9 @@ async function pullImage(ctx: Context, client: EngineClient, image: string, plat
 /** POST /containers/create, pulling first per --pull; prints docker's "Unable to find image". */
 export async function createContainer(ctx: Context, client: EngineClient, flags: FlagValues, image: string, cmd: string[], run: boolean): Promise<{ Id: string; Warnings?: string[] }> {
   const body = buildCreateBody(flags, image, cmd, { run });
+  // As the docker CLI: a TTY container starts at the size of the terminal it will be shown on.
+  const out = ctx.stdout as NodeJS.WriteStream;
+  if (body.Tty && out.isTTY && out.rows && out.columns) (body.HostConfig as Record<string, unknown>)['ConsoleSize'] = [out.rows, out.columns];
   const pull = (flags['pull'] as string) ?? 'missing';
   if (!['always', 'missing', 'never'].includes(pull)) throw new UsageError(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
   const platform = flags['platform'] as string | undefined;
@@ -137,7 +140,7 @@ export const runCommand: Command = {
     const streams = { stdin: body.AttachStdin, stdout: body.AttachStdout, stderr: body.AttachStderr, tty, detachKeys: flags['detach-keys'] as string | undefined };
     if (streams.stdin || streams.stdout || streams.stderr) attached = await attachContainer(ctx, client, id, streams);
     const restore = rawTerminal(ctx, tty && streams.stdin);
-    const stopResize = tty ? followTerminalSize(ctx, client, `/containers/${id}/resize`) : () => {};
+    let stopResize = () => {};
     const stopProxy = !tty && flags['sig-proxy'] !== false ? proxySignals(client, id) : () => {};
     try {
       try {
@@ -146,6 +149,8 @@ export const runCommand: Command = {
         attached?.socket.end();
         failRun(ctx, 'run', daemonMessage(err), startErrorCode(daemonMessage(err)));
       }
+      // A terminal can be resized only once the container runs (as the docker CLI does).
+      if (tty) stopResize = followTerminalSize(ctx, client, `/containers/${id}/resize`);
       const result = attached ? await attached.done : { detached: false };
       if (result.detached) {
         ctx.stderr.write('read escape sequence\n');
