@@ -160,6 +160,15 @@ export class ContainerService {
       mounts,
     };
     try {
+      // A user name the image does not know is refused now, leaving no container behind.
+      if (config.User && !/^\d*(:\d*)?$/.test(config.User)) {
+        const rootfs = await this.mountRootfs(rec);
+        try {
+          resolveUser(rootfs, config.User);
+        } finally {
+          unmountRecursive(rootfs);
+        }
+      }
       this.networks?.register(rec, req.networkingConfig?.EndpointsConfig); // network: validates and records the wanted networks
     } catch (err) {
       await this.images.snapshotter.remove(snapshotKey).catch(() => {});

@@ -129,6 +129,14 @@ test('dockerode: environment, working dir, user and hostname reach the process',
   assert.equal(r.stdout, 'bar|/tmp/work|1000:1000|myhost\n');
 });
 
+test('an unknown user name is refused at create and leaves no container', async () => {
+  const before = (await docker.listContainers({ all: true })).length;
+  await assert.rejects(docker.createContainer({ Image: 'busybox', User: 'nosuchuser', Cmd: ['true'] }), (err: { statusCode?: number; message: string }) => err.statusCode === 400 && /unable to find user nosuchuser/.test(err.message));
+  assert.equal((await docker.listContainers({ all: true })).length, before);
+  const named = await runToEnd(['id', '-un'], { User: 'nobody' });
+  assert.equal(named.stdout, 'nobody\n');
+});
+
 test('isolation: own PID namespace, masked /proc paths, no mount without --privileged', async () => {
   const ps = await runToEnd(['sh', '-c', 'ls /proc | grep -E "^[0-9]+$" | wc -l']);
   assert.ok(Number(ps.stdout.trim()) <= 4, `container sees only its own processes, saw ${ps.stdout}`);
