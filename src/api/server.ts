@@ -131,6 +131,12 @@ export class ApiServer {
       await found.route.upgrade(request, socket, head);
     } catch (err) {
       const status = statusOf(err);
+      // Once the route has answered (101 and stream bytes), an HTTP error would land in the stream.
+      if ((socket as Duplex & { bytesWritten?: number }).bytesWritten) {
+        log.warn('hijacked stream failed', { url: req.url, error: messageOf(err) });
+        socket.destroy();
+        return;
+      }
       if (socket.writable) socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ message: messageOf(err) })}\n`);
     }
   }

@@ -481,7 +481,13 @@ export class ContainerService {
     if (!c?.Config.OpenStdin || !c.State.Running) return undefined;
     let pipe = this.stdins.get(id);
     if (!pipe) {
-      pipe = new StdinPipe(path.join(this.runtime.config.socketDir, id));
+      try {
+        pipe = new StdinPipe(path.join(this.runtime.config.socketDir, id));
+      } catch (err) {
+        // The container exited (and its monitor went) before the client's input could be wired.
+        if (['ENOENT', 'ECONNREFUSED'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
+        throw err;
+      }
       this.stdins.set(id, pipe);
     }
     return pipe;
