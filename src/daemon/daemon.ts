@@ -65,7 +65,10 @@ export class Daemon {
       exitDir: path.join(config.execRoot, 'exits'), socketDir: path.join(config.execRoot, 's'),
     });
     this.volumes = new VolumeService(root, (action, name, attrs) => this.events.publish('volume', action, name, attrs));
-    this.containers = new ContainerService(root, this.images, runtime, (e) => this.events.publish('container', e.action, e.id, e.attributes), this.volumes);
+    this.containers = new ContainerService(root, this.images, runtime, (e) => {
+      if (e.action === 'destroy') this.execs.forget(e.id); // exec records go with their container
+      this.events.publish('container', e.action, e.id, e.attributes);
+    }, this.volumes);
     this.volumes.setUsedBy((name) => this.containers.all().filter((c) => c.mounts?.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.Id));
     this.images.setUsedBy((id) => this.containers.usersOf(id));
     this.execs = new ExecManager(this.containers, (action, id, attrs) => this.events.publish('container', action, id, attrs));
