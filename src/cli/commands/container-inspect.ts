@@ -4,9 +4,8 @@ import { DaemonError } from '../../client/index.js';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { ExitError, type Command, type Context } from '../command.js';
-import { indentJson } from './common.js';
+import { printInspected } from './common.js';
 import { tabwrite } from '../render/table.js';
-import { Template } from '../render/template.js';
 
 async function inspectAll(ctx: Context, names: string[], flags: Record<string, unknown>, kinds: Array<'container' | 'image'>): Promise<void> {
   const client = await ctx.client();
@@ -28,11 +27,7 @@ async function inspectAll(ctx: Context, names: string[], flags: Record<string, u
       ctx.stderr.write(kinds.length > 1 ? `Error: No such object: ${name}\n` : `Error response from daemon: No such container: ${name}\n`);
     } else found.push(hit);
   }
-  const format = flags['format'] as string | undefined;
-  if (format) {
-    const tpl = new Template(format === 'json' ? '{{json .}}' : format);
-    for (const f of found) ctx.stdout.write(tpl.execute(f) + '\n');
-  } else ctx.stdout.write(indentJson(found) + '\n');
+  printInspected(ctx, found, flags['format'] as string | undefined);
   if (failed) throw new ExitError(1);
 }
 

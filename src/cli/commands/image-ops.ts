@@ -1,9 +1,8 @@
 // `inspect`, `history`, `tag`, `rmi`: the per-image commands.
 import { DaemonError } from '../../client/index.js';
 import { ExitError, type Command } from '../command.js';
-import { ellipsis, formatFlag, indentJson, quietFlag, shortId } from './common.js';
+import { ellipsis, formatFlag, fetchEach, printInspected, quietFlag, shortId } from './common.js';
 import { renderRows } from '../render/table.js';
-import { Template } from '../render/template.js';
 import { humanSize, timeAgo } from '../render/units.js';
 
 export const inspectCommand: Command = {
@@ -18,24 +17,8 @@ export const inspectCommand: Command = {
   ],
   async run(ctx, args, flags) {
     const client = await ctx.client();
-    const found: unknown[] = [];
-    let failed = false;
-    for (const name of args) {
-      try {
-        found.push(await client.json('GET', `/images/${encodeURIComponent(name)}/json`));
-      } catch (err) {
-        if (!(err instanceof DaemonError) || err.statusCode !== 404) throw err;
-        failed = true;
-        ctx.stderr.write(`Error response from daemon: ${err.message}\n`);
-      }
-    }
-    const format = flags['format'] as string | undefined;
-    if (format) {
-      const tpl = new Template(format === 'json' ? '{{json .}}' : format);
-      for (const f of found) ctx.stdout.write(tpl.execute(f) + '\n');
-    } else {
-      ctx.stdout.write(indentJson(found) + '\n');
-    }
+    const { found, failed } = await fetchEach(ctx, client, args, (n) => `/images/${n}/json`);
+    printInspected(ctx, found, flags['format'] as string | undefined);
     if (failed) throw new ExitError(1);
   },
 };

@@ -1,9 +1,8 @@
 // `network create|ls|inspect|rm|prune|connect|disconnect` and `port`, with docker's flags and output.
 import { ExitError, type Command, type Context } from '../command.js';
 import { DaemonError } from '../../client/index.js';
-import { confirm, filterFlag, filtersOf, filtersQuery, formatFlag, indentJson, quietFlag, shortId } from './common.js';
+import { confirm, filterFlag, filtersOf, filtersQuery, formatFlag, printInspected, quietFlag, shortId } from './common.js';
 import { renderRows } from '../render/table.js';
-import { Template } from '../render/template.js';
 
 interface NetworkView {
   Id: string;
@@ -107,13 +106,7 @@ export const networkInspectCommand: Command = {
       if (!(err instanceof ExitError)) throw err;
       failed = true;
     });
-    const format = flags['format'] as string | undefined;
-    if (format) {
-      const tpl = new Template(format === 'json' ? '{{json .}}' : format);
-      for (const f of found) ctx.stdout.write(tpl.execute(f) + '\n');
-    } else {
-      ctx.stdout.write(indentJson(found) + '\n');
-    }
+    printInspected(ctx, found, flags['format'] as string | undefined);
     if (failed) throw new ExitError(1);
   },
 };

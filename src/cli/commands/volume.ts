@@ -1,9 +1,8 @@
 // `volume create|ls|inspect|rm|prune`, printed as docker prints them.
 import { DaemonError } from '../../client/index.js';
 import { ExitError, type Command } from '../command.js';
-import { confirm, filterFlag, filtersQuery, formatFlag, indentJson } from './common.js';
+import { confirm, filterFlag, filtersQuery, formatFlag, fetchEach, printInspected } from './common.js';
 import { renderRows } from '../render/table.js';
-import { Template } from '../render/template.js';
 import { humanSize } from '../render/units.js';
 
 interface Volume {
@@ -99,24 +98,8 @@ export const volumeInspectCommand: Command = {
   flags: [{ name: 'format', short: 'f', type: 'string', help: 'Format output using a custom template', valueName: 'string' }],
   async run(ctx, args, flags) {
     const client = await ctx.client();
-    const found: unknown[] = [];
-    let failed = false;
-    for (const name of args) {
-      try {
-        found.push(await client.json('GET', `/volumes/${encodeURIComponent(name)}`));
-      } catch (err) {
-        if (!(err instanceof DaemonError) || err.statusCode !== 404) throw err;
-        failed = true;
-        ctx.stderr.write(`Error response from daemon: ${err.message}\n`);
-      }
-    }
-    const format = flags['format'] as string | undefined;
-    if (format) {
-      const tpl = new Template(format === 'json' ? '{{json .}}' : format);
-      for (const f of found) ctx.stdout.write(tpl.execute(f) + '\n');
-    } else {
-      ctx.stdout.write(indentJson(found) + '\n');
-    }
+    const { found, failed } = await fetchEach(ctx, client, args, (n) => `/volumes/${n}`);
+    printInspected(ctx, found, flags['format'] as string | undefined);
     if (failed) throw new ExitError(1);
   },
 };
