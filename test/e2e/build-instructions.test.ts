@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { startDaemon, dockerCli, type TestDaemon } from '../helpers/daemon.js';
-import { buildFiles, getJson, importBusybox } from '../helpers/build.js';
+import { buildFiles, getJson, importBusybox, runIn as runInImage } from '../helpers/build.js';
 
 let d: TestDaemon;
 let env: NodeJS.ProcessEnv;
@@ -18,15 +18,7 @@ after(async () => {
   await d?.stop();
 });
 
-/** Runs a command in a new container from `image` and returns its stdout (docker CLI). */
-function runIn(image: string, ...cmd: string[]): string {
-  // Not --rm: the runtime's attach is the containers' subject; here only the output matters.
-  const name = `b${Math.random().toString(36).slice(2, 10)}`;
-  const r = spawnSync(dockerCli!, ['run', '--name', name, image, ...cmd], { env, encoding: 'utf8' });
-  spawnSync(dockerCli!, ['rm', '-f', name], { env });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
-}
+const runIn = (image: string, ...cmd: string[]) => runInImage(env, image, ...cmd);
 
 test('config instructions set the image config and make no layers', async () => {
   const r = await buildFiles(d, {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, rmSync } from 'node:fs';
 import { startDaemon, dockerCli, type TestDaemon } from '../helpers/daemon.js';
-import { buildFiles, getJson, importBusybox, makeContext, postBuild, tarOf } from '../helpers/build.js';
+import { buildFiles, getJson, importBusybox, runIn as runInImage, makeContext, postBuild, tarOf } from '../helpers/build.js';
 import { busyboxTar } from '../helpers/busybox.js';
 
 let d: TestDaemon;
@@ -20,13 +20,7 @@ after(async () => {
   await d?.stop();
 });
 
-function runIn(image: string, ...cmd: string[]): string {
-  const name = `m${Math.random().toString(36).slice(2, 10)}`;
-  const r = spawnSync(dockerCli!, ['run', '--name', name, image, ...cmd], { env, encoding: 'utf8' });
-  spawnSync(dockerCli!, ['rm', '-f', name], { env });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
-}
+const runIn = (image: string, ...cmd: string[]) => runInImage(env, image, ...cmd);
 
 const MULTI = [
   'FROM busybox AS build',

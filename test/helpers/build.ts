@@ -1,12 +1,13 @@
 // Helpers for build tests: contexts from a map of files, POST /build over the daemon's socket
 // with the stream parsed, and the busybox base image imported as busybox:latest.
-import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { busyboxTar } from './busybox.js';
-import type { TestDaemon } from './daemon.js';
+import { importBusyboxImage } from './busybox.js';
+import { dockerCli, type TestDaemon } from './daemon.js';
 
 export type FileSpec = string | { content: string; mode?: number } | { symlink: string } | { dir: true };
 
@@ -86,17 +87,19 @@ export async function buildFiles(d: TestDaemon, files: Record<string, FileSpec>,
 }
 
 /** Imports the test busybox as busybox:latest (CMD ["sh"]), returning its ID. */
-export async function importBusybox(d: TestDaemon): Promise<string> {
-  const res = await new Promise<string>((resolve, reject) => {
-    const req = http.request({ socketPath: d.socket, path: '/v1.47/images/create?fromSrc=-&repo=busybox&tag=latest&changes=' + encodeURIComponent('CMD ["sh"]'), method: 'POST' }, (r) => {
-      let t = '';
-      r.on('data', (c) => (t += c));
-      r.on('end', () => resolve(t));
-    });
-    req.on('error', reject);
-    req.end(busyboxTar());
-  });
-  return JSON.parse(res.trim().split('\n').pop()!).status;
+/** The busybox base image (`busybox:latest`, CMD ["sh"]) in the test daemon. */
+export function importBusybox(d: TestDaemon): Promise<string> {
+  return importBusyboxImage(d.socket);
+}
+
+/** Runs a command in a new container from `image` through the docker CLI; returns its stdout. */
+export function runIn(env: NodeJS.ProcessEnv, image: string, ...cmd: string[]): string {
+  // Not --rm: the runtime's attach is the containers' subject; here only the output matters.
+  const name = `b${Math.random().toString(36).slice(2, 10)}`;
+  const r = spawnSync(dockerCli!, ['run', '--name', name, image, ...cmd], { env, encoding: 'utf8' });
+  spawnSync(dockerCli!, ['rm', '-f', name], { env });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
 }
 
 /** GET a JSON endpoint on the daemon. */
