@@ -54,6 +54,10 @@ async function main(): Promise<void> {
       },
     );
   };
+  // One broken client or monitor socket must not take the daemon (and every API user) down with
+  // it: log the fault with its stack and keep serving, as dockerd recovers a handler's panic.
+  process.on('uncaughtException', (err) => log.error('unexpected error (daemon keeps running)', { error: err.stack ?? String(err) }));
+  process.on('unhandledRejection', (err) => log.error('unhandled rejection (daemon keeps running)', { error: (err as Error)?.stack ?? String(err) }));
   process.on('SIGTERM', () => shutdown('terminated'));
   process.on('SIGINT', () => shutdown('interrupt'));
 }

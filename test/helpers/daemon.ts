@@ -62,6 +62,7 @@ export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon>
   const logFile = path.join(top, 'berthd.log');
   let child!: ChildProcess;
   let logText = '';
+  let stopping = false;
 
   const launch = async () => {
     child = spawn(process.execPath, [berthdBin, '-H', `unix://${socket}`, '--data-root', dataRoot, '--exec-root', execRoot, ...extraArgs], {
@@ -69,6 +70,10 @@ export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon>
     });
     child.stdout!.on('data', (d) => (logText += d));
     child.stderr!.on('data', (d) => (logText += d));
+    // A daemon that dies under a test is the real failure: show why, or CI only sees ECONNREFUSED.
+    child.once('exit', (code, signal) => {
+      if (!stopping) process.stderr.write(`berthd ${socket} exited unexpectedly (${code ?? signal}):\n${logText}\n`);
+    });
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`berthd exited with ${child.exitCode}:\n${logText}`);
@@ -90,15 +95,18 @@ export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon>
     },
     log: () => logText,
     async shutdown() {
+      stopping = true;
       child.kill('SIGTERM');
       await exited(child);
     },
     async kill9() {
+      stopping = true;
       child.kill('SIGKILL');
       await exited(child);
     },
     async restart() {
       if (child.exitCode === null && child.signalCode === null) await d.shutdown();
+      stopping = false;
       await launch();
     },
     async stop() {
