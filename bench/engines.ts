@@ -3,10 +3,17 @@
 // host's docker0) with the containerd it manages, and podman (no daemon; its own root and runroot).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
+import { deleteLink, removeBridgeRules } from '../src/network/host.js';
 
-export const BRIDGE = 'berthbench0';
+// Bench runs may overlap (several people measuring at once): each run gets its own bridges and
+// subnet, removed again when its engines stop.
+const runTag = randomBytes(2).toString('hex');
+export const BRIDGE = `bbd${runTag}`;
+const BERTH_BRIDGE = `bbb${runTag}`;
+const BERTH_SUBNET_PREFIX = `10.${180 + (randomBytes(1)[0]! % 20)}.${randomBytes(1)[0]!}`;
 
 export interface Engine {
   name: 'berth' | 'docker' | 'podman';
@@ -81,9 +88,19 @@ export async function startBerth(repo: string, dir: string): Promise<Engine> {
   const logFile = path.join(dir, 'berthd.log');
   mkdirSync(dir, { recursive: true });
   const log = (await import('node:fs')).openSync(logFile, 'a');
-  const child = spawn(process.execPath, [path.join(repo, 'bin/berthd'), '-H', `unix://${socket}`, '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec')], { stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [
+    path.join(repo, 'bin/berthd'), '-H', `unix://${socket}`, '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'),
+    '--bridge', BERTH_BRIDGE, '--bip', `${BERTH_SUBNET_PREFIX}.1/24`,
+  ], { stdio: ['ignore', log, log] });
   await waitForSocket(socket, child, 'berthd', logFile);
-  return { name: 'berth', cli: ['docker', '-H', `unix://${socket}`], socket, pids: () => [child.pid!], stop: () => stopChild(child) };
+  return {
+    name: 'berth', cli: ['docker', '-H', `unix://${socket}`], socket, pids: () => [child.pid!],
+    async stop() {
+      await stopChild(child);
+      removeBridgeRules(BERTH_BRIDGE, `${BERTH_SUBNET_PREFIX}.0/24`, false);
+      deleteLink(BERTH_BRIDGE);
+    },
+  };
 }
 
 export async function startDocker(dir: string): Promise<Engine> {
