@@ -14,6 +14,7 @@ import { familiarString, formatReference, parseNamedReference, parseReference, r
 import type { DeleteItem, Filters, HistoryItem, ImageEvent, ImageInspect, ImageSummary, PruneReport } from './types.js';
 import { matchesReference, parseUntil } from './filters.js';
 import { CompressedBlobIndex } from './remote.js';
+import { matchAllLabels, matchLabel } from '../lib/labels.js';
 
 export interface ContainerUse {
   containerID: string;
@@ -130,7 +131,7 @@ export class ImageService {
       } else if (dangling === 'false' || dangling === '0') {
         if (!tagged) continue;
       }
-      if (f['label'] && !f['label'].every((l) => matchLabel(img.labels, l))) continue;
+      if (!matchAllLabels(img.labels, f['label'])) continue;
       if (before && !before.every((t) => img.created < t)) continue;
       if (since && !since.every((t) => img.created > t)) continue;
       if (until && !until.every((t) => Date.parse(img.created) <= t)) continue;
@@ -403,7 +404,7 @@ export class ImageService {
         const tagged = this.records.refsOf(img.id).length > 0;
         if (tagged && !all) continue;
         if (until && !until.every((t) => Date.parse(img.created) < t)) continue;
-        if (f['label'] && !f['label'].every((l) => matchLabel(img.labels, l))) continue;
+        if (!matchAllLabels(img.labels, f['label'])) continue;
         if (f['label!'] && f['label!'].some((l) => matchLabel(img.labels, l))) continue;
         for (const r of this.records.refsOf(img.id)) this.untag(r, img.id, deleted);
         await this.deleteImage(img, deleted, true);
@@ -466,8 +467,3 @@ export function chainIDsOf(diffIDs: Digest[]): Digest[] {
   return out;
 }
 
-function matchLabel(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq < 0) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
-}

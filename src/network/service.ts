@@ -16,6 +16,7 @@ import { Ipam } from './ipam.js';
 import { openProxy, portsToPublish, type PortMap, type Proxy } from './ports.js';
 import { contains, formatIPv4, formatSubnet, overlaps, parseIPv4, parseSubnet, type Subnet } from './subnet.js';
 import type { ContainerNetworkInput, Endpoint, EndpointSettings, NetworkRecord, SandboxRecord } from './types.js';
+import { matchAllLabels } from '../lib/labels.js';
 
 export interface NetworkServiceOptions {
   /** Data root: records live under <root>/metadata/{networks,sandboxes}. */
@@ -173,10 +174,7 @@ export class NetworkService {
         case 'driver': return n.Driver === v;
         case 'scope': return v === 'local';
         case 'type': return v === 'builtin' ? PREDEFINED.has(n.Name) : v === 'custom' ? !PREDEFINED.has(n.Name) : false;
-        case 'label': {
-          const eq = v.indexOf('=');
-          return eq < 0 ? v in n.Labels : n.Labels[v.slice(0, eq)] === v.slice(eq + 1);
-        }
+        case 'label': return matchAllLabels(n.Labels, vals);
         case 'dangling': return (v === 'true' || v === '1') === (!PREDEFINED.has(n.Name) && this.endpointsOn(n.Id).length === 0);
         default: throw new InvalidArgument(`invalid filter '${k}'`);
       }

@@ -8,6 +8,7 @@ import { AlreadyExists, Conflict, InvalidArgument, NotFound } from '../errdefs/i
 import { isMountPoint, mountOne, unmount } from '../lib/sys/index.js';
 import { RecordStore } from '../metadata/index.js';
 import { ANONYMOUS_LABEL, type Volume, type VolumeCreateOptions, type VolumeRecord } from './types.js';
+import { matchAllLabels } from '../lib/labels.js';
 
 export type VolumeFilters = Record<string, string[]>;
 
@@ -99,10 +100,7 @@ export class VolumeService {
           }
           case 'name': return r.Name.includes(v);
           case 'driver': return r.Driver === v;
-          case 'label': {
-            const eq = v.indexOf('=');
-            return eq < 0 ? v in r.Labels : r.Labels[v.slice(0, eq)] === v.slice(eq + 1);
-          }
+          case 'label': return matchAllLabels(r.Labels, values);
           default: return false;
         }
       });

@@ -9,6 +9,7 @@ import type { ContainerConfig, ContainerRecord, HostConfig } from '../../contain
 import { readLogs, type LogRecord } from '../../runtime/index.js';
 import { parseUntil } from '../../images/filters.js';
 import { mountPointsOf } from '../../volumes/index.js';
+import { matchAllLabels, matchLabel } from '../../lib/labels.js';
 
 export type ContainersBackend = ContainerService & {
   imageName(id: string): string;
@@ -65,16 +66,15 @@ function inspect(c: ContainerRecord, b: ContainersBackend) {
 
 function matches(c: ContainerRecord, f: Record<string, string[]>, imageName: string): boolean {
   for (const [k, vals] of Object.entries(f)) {
+    if (k === 'label') {
+      if (!matchAllLabels(c.Config.Labels ?? {}, vals)) return false;
+      continue;
+    }
     const ok = vals.some((v) => {
       switch (k) {
         case 'status': return c.State.Status === v;
         case 'name': return new RegExp(v).test(c.Name.slice(1));
         case 'id': return c.Id.startsWith(v);
-        case 'label': {
-          const eq = v.indexOf('=');
-          const labels = c.Config.Labels ?? {};
-          return eq < 0 ? v in labels : labels[v.slice(0, eq)] === v.slice(eq + 1);
-        }
         case 'ancestor': return imageName === v || c.Image === v || c.Image.slice(7).startsWith(v) || (c.Config.Image ?? '') === v;
         case 'exited': return !c.State.Running && c.State.Status === 'exited' && String(c.State.ExitCode) === v;
         case 'volume': return (c.mounts ?? []).some((m) => m.Name === v || m.Destination === v || m.Source === v);
@@ -330,11 +330,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       const until = f['until']?.[0] ? parseUntil(f['until'][0]) : undefined;
       const labelOk = (c: ContainerRecord) => {
         const labels = c.Config.Labels ?? {};
-        const has = (v: string) => {
-          const eq = v.indexOf('=');
-          return eq < 0 ? v in labels : labels[v.slice(0, eq)] === v.slice(eq + 1);
-        };
-        return (f['label'] ?? []).every(has) && !(f['label!'] ?? []).some(has);
+        return matchAllLabels(labels, f['label']) && !(f['label!'] ?? []).some((v) => matchLabel(labels, v));
       };
       const gone = await b.prune((c) => (until === undefined || Date.parse(c.Created) < until) && labelOk(c));
       sendJson(r.res, 200, { ContainersDeleted: gone.length ? gone : null, SpaceReclaimed: 0 });

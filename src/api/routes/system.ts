@@ -5,6 +5,7 @@ import { filtersParam, sendJson } from '../http.js';
 import type { EngineEvent } from '../../daemon/events.js';
 import { parseUntil } from '../../images/filters.js';
 import { InvalidArgument } from '../../errdefs/index.js';
+import { matchAllLabels } from '../../lib/labels.js';
 
 export interface SystemBackend {
   version(): { Version: string; GitCommit: string; GoVersion: string; Os: string; Arch: string; KernelVersion: string; BuildTime: string };
@@ -25,10 +26,7 @@ function matchesEventFilters(e: EngineEvent, f: Record<string, string[]>): boole
         case 'container': return e.Type === 'container' && (e.Actor.ID.startsWith(v) || attrs['name'] === v);
         case 'volume': return e.Type === 'volume' && e.Actor.ID === v;
         case 'network': return e.Type === 'network' && (e.Actor.ID.startsWith(v) || attrs['name'] === v);
-        case 'label': {
-          const eq = v.indexOf('=');
-          return eq < 0 ? v in attrs : attrs[v.slice(0, eq)] === v.slice(eq + 1);
-        }
+        case 'label': return matchAllLabels(attrs, values);
         case 'scope': return v === 'local';
         case 'daemon': return e.Type === 'daemon';
         default: throw new InvalidArgument(`invalid filter '${key}'`);
