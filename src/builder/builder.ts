@@ -21,6 +21,7 @@ import { resolveInRoot } from '../lib/archive/index.js';
 import { lgetxattr, unmountRecursive } from '../lib/sys/index.js';
 import { applyDockerignore, unpackContext } from './context.js';
 import { StageStreams } from './stage-output.js';
+import { ContextStore } from './context-store.js';
 import { Readable } from 'node:stream';
 
 /** The container operations RUN needs (ContainerService's public methods). */
@@ -49,6 +50,8 @@ export interface BuildRequest {
   forceRm?: boolean;
   networkMode?: string;
   signal?: AbortSignal;
+  /** The sha256 of a context file by host path, when already known (saves reading it again). */
+  contextDigest?: (host: string) => string | undefined;
 }
 
 export interface BuildOutput {
@@ -133,6 +136,7 @@ export class Builder {
   private readonly cache: BuildCache;
   private readonly layers: StepLayers;
   private readonly tmp: string;
+  private readonly contexts: ContextStore;
 
   constructor(private readonly o: BuilderOptions) {
     mkdirSync(o.root, { recursive: true });
@@ -143,6 +147,7 @@ export class Builder {
     mkdirSync(this.tmp, { recursive: true });
     this.cache = new BuildCache(o.root, (id) => o.images.records.images.has(id));
     this.layers = new StepLayers(o.images, this.tmp);
+    this.contexts = new ContextStore(path.join(o.root, 'contexts'));
   }
 
   async build(req: BuildRequest, out: BuildOutput): Promise<Digest> {
@@ -151,6 +156,7 @@ export class Builder {
 
   /** `docker builder prune`: the cache records go; the images they pointed at are ordinary images. */
   pruneCache(): { CachesDeleted: string[]; SpaceReclaimed: number } {
+    this.contexts.clear();
     return { CachesDeleted: this.cache.clear(), SpaceReclaimed: 0 };
   }
 
@@ -159,7 +165,9 @@ export class Builder {
    * `body`, or a `remote` URL of either. The context is unpacked privately and removed after.
    */
   async buildFromContext(body: Readable, opts: Omit<BuildRequest, 'dockerfile' | 'contextDir'> & { dockerfileName?: string; remote?: string }, out: BuildOutput): Promise<Digest> {
-    const dir = path.join(this.tmp, `context-${randomBytes(6).toString('hex')}`);
+    // The context is unpacked over one an earlier build left, writing only what changed.
+    const lease = this.contexts.acquire();
+    let intact = false;
     try {
       let source: Readable = body;
       if (opts.remote) {
@@ -171,11 +179,12 @@ export class Builder {
         if (!res.ok || !res.body) throw new InvalidArgument(`unable to prepare context: failed to GET ${opts.remote} with status ${res.status} ${res.statusText}`);
         source = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
       }
-      const ctx = await unpackContext(source, dir, opts.dockerfileName || 'Dockerfile');
-      applyDockerignore(ctx.dir, [ctx.dockerfileName, '.dockerignore']);
-      return await this.build({ ...opts, dockerfile: ctx.dockerfile, contextDir: ctx.dir }, out);
+      const ctx = await unpackContext(source, lease.dir, opts.dockerfileName || 'Dockerfile', (tar) => this.contexts.unpack(lease, tar));
+      lease.forget(applyDockerignore(ctx.dir, [ctx.dockerfileName, '.dockerignore']));
+      intact = true;
+      return await this.build({ ...opts, dockerfile: ctx.dockerfile, contextDir: ctx.dir, contextDigest: lease.digestOf }, out);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      lease.release(intact);
     }
   }
 }
@@ -653,7 +662,7 @@ class BuildRun {
       // ADD extracts local archives, wildcard matches included; downloads and heredocs never.
       if (kind === 'add') for (const s of resolved) if (!s.isDir && isArchive(s.host)) s.archive = true;
       const sources = [...staged, ...resolved];
-      const files = hashSources(sources);
+      const files = hashSources(sources, inContext ? this.req.contextDigest : undefined);
       const summary = `${sources.length === 1 && !sources[0]!.isDir ? 'file' : sources.length === 1 ? 'dir' : 'multi'}:${hashOf(files)}`;
       const flags = `${fromLabel}${chownSpec ? `--chown=${chownSpec} ` : ''}${chmod !== undefined ? `--chmod=${chmod.toString(8)} ` : ''}`;
       const createdBy = this.nop(state, `${kind.toUpperCase()} ${flags}${summary} in ${dest} `);
