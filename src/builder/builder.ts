@@ -93,6 +93,8 @@ interface StageState {
 }
 
 interface StageRun {
+  /** The stage's index in the Dockerfile: only earlier stages can be its base or COPY source. */
+  index: number;
   out: BuildOutput;
   /** The number of the step being run. */
   step: number;
@@ -321,7 +323,7 @@ class BuildRun {
       if (i === target && labels.length) {
         extra.push({ kind: 'label', line: 0, original: 'LABEL ' + labels.map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' '), pairs: labels.map(([k, v]) => ({ key: JSON.stringify(k), value: JSON.stringify(v) })) });
       }
-      const run: StageRun = { out: streams.sink(position), step, cacheValid: !this.req.noCache, display: '' };
+      const run: StageRun = { index: i, out: streams.sink(position), step, cacheValid: !this.req.noCache, display: '' };
       step += 1 + stage.instructions.length + extra.length;
       const deps = this.stageDeps(i).map((dep) => running.get(dep)!);
       running.set(i, (async () => {
@@ -385,7 +387,8 @@ class BuildRun {
     const name = expandWord(f.image, (n) => this.metaArgs.get(n), this.df.escape);
     const platform = hostPlatform();
     const stageRef = this.stageIndex(name);
-    if (stageRef !== undefined && this.stageResults.has(stageRef)) {
+    // A later stage's name is an image name here, as in Docker, even if that stage is done.
+    if (stageRef !== undefined && stageRef < run.index && this.stageResults.has(stageRef)) {
       const prev = this.stageResults.get(stageRef)!;
       return { imageID: prev.imageID, config: structuredClone(prev.config), args: new Map(), cmdSet: false, run };
     }
@@ -679,6 +682,9 @@ class BuildRun {
       const ref = ex(ins.from);
       const idx = this.stageIndex(ref);
       let top: Digest | undefined;
+      if (idx !== undefined && idx >= state.run.index) {
+        throw new BuildError(`invalid from flag value ${ref}: stage not built yet`);
+      }
       if (idx !== undefined) {
         const st = this.stageResults.get(idx);
         if (!st) throw new BuildError(`invalid from flag value ${ref}: stage not built yet`);

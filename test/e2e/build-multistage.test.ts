@@ -130,3 +130,8 @@ test('a stage that fails stops the stages running beside it', { timeout: 120_000
   assert.equal((await getJson(d, '/images/never-tagged/json')).status, 404);
   assert.match(r.output, /Step 2\/7 : RUN sleep 600\n(?: ---> Cache miss: .*\n)? ---> Running in \w+\n[\s\S]*Step 4\/7 : RUN exit 7\n/);
 });
+
+test('COPY --from a stage defined later is refused, even when that stage could be built first', async () => {
+  const r = await buildFiles(d, { Dockerfile: 'FROM busybox AS first\nCOPY --from=later /x /x\nFROM busybox AS later\nRUN echo x > /x\n' }, { target: 'first' });
+  assert.equal(r.error, 'invalid from flag value later: stage not built yet');
+});
