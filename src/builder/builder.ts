@@ -403,8 +403,9 @@ class BuildRun {
       await this.o.pull(name, run.out);
       img = this.o.images.resolve(name);
     }
+    // --pull insists, as Docker does: a base that cannot be pulled fails the build.
     if (this.req.pull && this.o.pull) {
-      await this.o.pull(name, run.out).catch(() => {});
+      await this.o.pull(name, run.out);
       img = this.o.images.resolve(name);
     }
     const config = structuredClone(await this.o.images.records.config(img.id));

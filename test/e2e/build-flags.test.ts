@@ -9,6 +9,7 @@ import { berthBin, dockerCli, startDaemon, type TestDaemon } from '../helpers/da
 import { getJson, importBusybox, makeContext } from '../helpers/build.js';
 import { importBusyboxImage } from '../helpers/busybox.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { freePort } from '../helpers/distribution.js';
 
 let d: TestDaemon;
 let reg: TestRegistry;
@@ -63,6 +64,15 @@ test('--pull takes a newer base from the registry; without it the local base is 
   const pulled = ok(berth(['build', '--pull', '-t', 'pulled:yes', ctx]));
   assert.match(pulled, /Status: Downloaded newer image for|Pulling from/);
   assert.equal(ok(berth(['image', 'inspect', '-f', '{{.Config.Labels.v}}', 'pulled:yes'])), '2\n');
+  // A base whose registry does not answer: fine from the local copy, an error with --pull.
+  const unreachable = `127.0.0.1:${await freePort()}/gone:latest`;
+  ok(berth(['tag', 'basev:1', unreachable]));
+  const gone = ctxOf({ Dockerfile: `FROM ${unreachable}\nLABEL built=yes\n` });
+  ok(berth(['build', gone]));
+  const failed = berth(['build', '--pull', '-t', 'never-pulled', gone]);
+  assert.equal(failed.status, 1);
+  assert.match(failed.stderr, /127\.0\.0\.1/);
+  assert.equal(berth(['image', 'inspect', 'never-pulled']).status, 1);
 });
 
 test('--network none gives RUN only lo; the default network gives it eth0', () => {
