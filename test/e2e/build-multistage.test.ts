@@ -95,9 +95,9 @@ async function mostRunningDuring(work: Promise<unknown>): Promise<number> {
 
 const TWO_INDEPENDENT = [
   'FROM busybox AS left',
-  'RUN sleep 2 && echo left > /left',
+  'RUN sleep 4 && echo left > /left',
   'FROM busybox AS right',
-  'RUN sleep 2 && echo right > /right',
+  'RUN sleep 4 && echo right > /right',
   'FROM busybox',
   'COPY --from=left /left /left',
   'COPY --from=right /right /right',
@@ -113,11 +113,11 @@ test('independent stages are built at the same time; the output still reads stag
   assert.equal(most, 2);
   const steps = [...r.output.matchAll(/^Step (\d+)\/8 : (.*)$/gm)].map((m) => `${m[1]} ${m[2]}`);
   assert.deepEqual(steps, [
-    '1 FROM busybox AS left', '2 RUN sleep 2 && echo left > /left', '3 FROM busybox AS right', '4 RUN sleep 2 && echo right > /right',
+    '1 FROM busybox AS left', '2 RUN sleep 4 && echo left > /left', '3 FROM busybox AS right', '4 RUN sleep 4 && echo right > /right',
     '5 FROM busybox', '6 COPY --from=left /left /left', '7 COPY --from=right /right /right', '8 CMD ["cat", "/left", "/right"]',
   ]);
   // Each stage's lines stay together: the right stage's start follows the left stage's result.
-  assert.match(r.output, /Step 2\/8 : RUN sleep 2 && echo left > \/left\n(?: ---> Cache miss: .*\n)? ---> Running in \w+\n ---> Removed intermediate container \w+\n ---> \w+\nStep 3\/8 : FROM busybox AS right\n/);
+  assert.match(r.output, /Step 2\/8 : RUN sleep 4 && echo left > \/left\n(?: ---> Cache miss: .*\n)? ---> Running in \w+\n ---> Removed intermediate container \w+\n ---> \w+\nStep 3\/8 : FROM busybox AS right\n/);
   assert.equal(runIn('parallel'), 'left\nright\n');
 });
 
