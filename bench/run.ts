@@ -1,11 +1,12 @@
 // Side-by-side benchmark: the same scenarios on berthd, a reference dockerd and podman, reported as
-// times and ratios from one run. Usage: bench/run.sh [scenario...] (import, saveload, images, run, fifty, memory).
+// times and ratios from one run. Usage: bench/run.sh [scenario...] (import, saveload, images, run, fifty, build, memory).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBerth, startDocker, startPodman, type Engine } from './engines.js';
 import { importBusybox, scenarioFifty, scenarioRunRm } from './containers.js';
+import { scenarioBuild } from './build.js';
 import { bigRootfs, scenarioIdleMemory, scenarioImages1000, scenarioImport, scenarioSaveLoad, type Result } from './scenarios.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,9 +49,10 @@ async function main(): Promise<void> {
     if (want('import') || want('saveload')) await attempt('import', () => scenarioImport(engines, rootfs));
     if (want('saveload')) await attempt('save/load', () => scenarioSaveLoad(engines, top));
     if (want('images')) await attempt('images', () => scenarioImages1000(engines, repo, top));
-    if (want('run') || want('fifty')) await attempt('busybox', async () => (importBusybox(engines, repo), []));
+    if (want('run') || want('fifty') || want('build')) await attempt('busybox', async () => (importBusybox(engines, repo), []));
     if (want('run')) await attempt('run --rm', async () => scenarioRunRm(engines, repo));
     if (want('fifty')) await attempt('50 containers', async () => scenarioFifty(engines));
+    if (want('build')) await attempt('build', () => scenarioBuild(engines, repo, cache));
     if (want('memory')) await attempt('memory', async () => ({ ...scenarioIdleMemory(engines), scenario: 'daemon memory after the scenarios (RSS)' }));
   } finally {
     for (const e of engines.reverse()) await e.stop().catch((err) => console.error(`stopping ${e.name}: ${err}`));

@@ -2,7 +2,7 @@
 # Installs what berth needs on a fresh Debian machine (as root) and builds it. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(runc conmon busybox-static pigz zstd xz-utils bzip2 iptables iproute2 procps tini skopeo docker-registry docker-compose)
+pkgs=(runc conmon busybox-static pigz zstd xz-utils bzip2 iptables iproute2 procps tini skopeo docker-registry docker-compose debootstrap)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -20,6 +20,8 @@ import { StepLayers } from './layers.js';
 import { resolveInRoot } from '../lib/archive/index.js';
 import { lgetxattr, unmountRecursive } from '../lib/sys/index.js';
 import { applyDockerignore, unpackContext } from './context.js';
+import { StageStreams } from './stage-output.js';
+import { ContextStore } from './context-store.js';
 import { Readable } from 'node:stream';
 
 /** The container operations RUN needs (ContainerService's public methods). */
@@ -48,6 +50,8 @@ export interface BuildRequest {
   forceRm?: boolean;
   networkMode?: string;
   signal?: AbortSignal;
+  /** The sha256 of a context file by host path, when already known (saves reading it again). */
+  contextDigest?: (host: string) => string | undefined;
 }
 
 export interface BuildOutput {
@@ -84,6 +88,20 @@ interface StageState {
   args: Map<string, string | undefined>;
   /** CMD was set in this stage (an ENTRYPOINT after a base image's CMD resets it otherwise). */
   cmdSet: boolean;
+  /** What belongs to this stage's run alone, since independent stages are built at once. */
+  run: StageRun;
+}
+
+interface StageRun {
+  /** The stage's index in the Dockerfile: only earlier stages can be its base or COPY source. */
+  index: number;
+  out: BuildOutput;
+  /** The number of the step being run. */
+  step: number;
+  /** False after a miss: every later step of the stage is rebuilt. */
+  cacheValid: boolean;
+  /** The current instruction as written, for cache-miss explanations. */
+  display: string;
 }
 
 function runConfigOf(c: ImageConfig): ImageRunConfig {
@@ -120,6 +138,7 @@ export class Builder {
   private readonly cache: BuildCache;
   private readonly layers: StepLayers;
   private readonly tmp: string;
+  private readonly contexts: ContextStore;
 
   constructor(private readonly o: BuilderOptions) {
     mkdirSync(o.root, { recursive: true });
@@ -130,6 +149,7 @@ export class Builder {
     mkdirSync(this.tmp, { recursive: true });
     this.cache = new BuildCache(o.root, (id) => o.images.records.images.has(id));
     this.layers = new StepLayers(o.images, this.tmp);
+    this.contexts = new ContextStore(path.join(o.root, 'contexts'));
   }
 
   async build(req: BuildRequest, out: BuildOutput): Promise<Digest> {
@@ -138,6 +158,7 @@ export class Builder {
 
   /** `docker builder prune`: the cache records go; the images they pointed at are ordinary images. */
   pruneCache(): { CachesDeleted: string[]; SpaceReclaimed: number } {
+    this.contexts.clear();
     return { CachesDeleted: this.cache.clear(), SpaceReclaimed: 0 };
   }
 
@@ -146,7 +167,9 @@ export class Builder {
    * `body`, or a `remote` URL of either. The context is unpacked privately and removed after.
    */
   async buildFromContext(body: Readable, opts: Omit<BuildRequest, 'dockerfile' | 'contextDir'> & { dockerfileName?: string; remote?: string }, out: BuildOutput): Promise<Digest> {
-    const dir = path.join(this.tmp, `context-${randomBytes(6).toString('hex')}`);
+    // The context is unpacked over one an earlier build left, writing only what changed.
+    const lease = this.contexts.acquire();
+    let intact = false;
     try {
       let source: Readable = body;
       if (opts.remote) {
@@ -158,11 +181,12 @@ export class Builder {
         if (!res.ok || !res.body) throw new InvalidArgument(`unable to prepare context: failed to GET ${opts.remote} with status ${res.status} ${res.statusText}`);
         source = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
       }
-      const ctx = await unpackContext(source, dir, opts.dockerfileName || 'Dockerfile');
-      applyDockerignore(ctx.dir, [ctx.dockerfileName, '.dockerignore']);
-      return await this.build({ ...opts, dockerfile: ctx.dockerfile, contextDir: ctx.dir }, out);
+      const ctx = await unpackContext(source, lease.dir, opts.dockerfileName || 'Dockerfile', (tar) => this.contexts.unpack(lease, tar));
+      lease.forget(applyDockerignore(ctx.dir, [ctx.dockerfileName, '.dockerignore']));
+      intact = true;
+      return await this.build({ ...opts, dockerfile: ctx.dockerfile, contextDir: ctx.dir, contextDigest: lease.digestOf }, out);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      lease.release(intact);
     }
   }
 }
@@ -174,12 +198,10 @@ class BuildRun {
   private readonly metaArgs = new Map<string, string | undefined>();
   private readonly stageResults = new Map<number, StageState>();
   private readonly epoch?: number;
-  private step = 0;
   private total = 0;
   private readonly staging: string;
-  private cacheValid = true;
-  /** The current instruction as written, for cache-miss explanations. */
-  private display = '';
+  /** Aborted by the client going away, or by a stage failing while others still run. */
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly o: BuilderOptions,
@@ -206,8 +228,12 @@ class BuildRun {
     this.out.stream(text);
   }
 
+  private get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
   private checkCancelled(): void {
-    if (this.req.signal?.aborted) throw new Cancelled('build cancelled');
+    if (this.signal.aborted) throw new Cancelled('build cancelled');
   }
 
   private now(): string {
@@ -215,9 +241,13 @@ class BuildRun {
   }
 
   async execute(): Promise<Digest> {
+    const onAbort = () => this.abort.abort();
+    if (this.req.signal?.aborted) onAbort();
+    this.req.signal?.addEventListener('abort', onAbort);
     try {
       return await this.runStages();
     } finally {
+      this.req.signal?.removeEventListener('abort', onAbort);
       rmSync(this.staging, { recursive: true, force: true });
     }
   }
@@ -233,22 +263,29 @@ class BuildRun {
     return undefined;
   }
 
+  /** The stages each stage needs first: its base and its COPY --from sources. */
+  private stageDeps(i: number): number[] {
+    const metaLookup: Lookup = (n) => this.metaArgs.get(n);
+    const s = this.df.stages[i]!;
+    const deps: number[] = [];
+    const base = this.stageIndex(expandWord(s.from.image, metaLookup, this.df.escape));
+    if (base !== undefined && base < i) deps.push(base);
+    for (const ins of s.instructions) {
+      if (ins.kind === 'copy' && ins.from) {
+        const dep = this.stageIndex(expandWord(ins.from, metaLookup, this.df.escape));
+        if (dep !== undefined && dep < i) deps.push(dep);
+      }
+    }
+    return deps;
+  }
+
   /** The stages the target needs, in file order. */
   private neededStages(target: number): number[] {
     const need = new Set<number>();
-    const metaLookup: Lookup = (n) => this.metaArgs.get(n);
     const visit = (i: number): void => {
       if (need.has(i)) return;
       need.add(i);
-      const s = this.df.stages[i]!;
-      const base = this.stageIndex(expandWord(s.from.image, metaLookup, this.df.escape));
-      if (base !== undefined && base < i) visit(base);
-      for (const ins of s.instructions) {
-        if (ins.kind === 'copy' && ins.from) {
-          const dep = this.stageIndex(expandWord(ins.from, metaLookup, this.df.escape));
-          if (dep !== undefined && dep < i) visit(dep);
-        }
-      }
+      for (const dep of this.stageDeps(i)) visit(dep);
     };
     visit(target);
     return [...need].sort((a, b) => a - b);
@@ -272,19 +309,42 @@ class BuildRun {
     const labels = Object.entries(this.req.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const needed = this.neededStages(target);
     this.total = this.df.metaArgs.length + needed.reduce((n, i) => n + 1 + this.df.stages[i]!.instructions.length, 0) + (labels.length ? 1 : 0);
-    for (const a of this.df.metaArgs) this.say(`Step ${++this.step}/${this.total} : ${a.original}\n`);
+    let step = 0;
+    for (const a of this.df.metaArgs) this.say(`Step ${++step}/${this.total} : ${a.original}\n`);
 
-    let last: StageState | undefined;
-    for (const i of needed) {
+    // Every stage starts as soon as the stages it needs are built, so independent stages run at
+    // the same time; their output is shown in file order.
+    const streams = new StageStreams(this.out, needed.length);
+    const running = new Map<number, Promise<StageState>>();
+    let failure: { error: unknown } | undefined;
+    for (const [position, i] of needed.entries()) {
       const stage = this.df.stages[i]!;
       const extra: Instruction[] = [];
       if (i === target && labels.length) {
         extra.push({ kind: 'label', line: 0, original: 'LABEL ' + labels.map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' '), pairs: labels.map(([k, v]) => ({ key: JSON.stringify(k), value: JSON.stringify(v) })) });
       }
-      last = await this.runStage(stage, extra);
-      this.stageResults.set(i, last);
+      const run: StageRun = { index: i, out: streams.sink(position), step, cacheValid: !this.req.noCache, display: '' };
+      step += 1 + stage.instructions.length + extra.length;
+      const deps = this.stageDeps(i).map((dep) => running.get(dep)!);
+      running.set(i, (async () => {
+        await Promise.all(deps);
+        const state = await this.runStage(stage, extra, run);
+        this.stageResults.set(i, state);
+        streams.finish(position);
+        return state;
+      })().catch((error: unknown) => {
+        // The first failure is the build's; the stages still running are stopped.
+        failure ??= { error };
+        this.abort.abort();
+        throw error;
+      }));
     }
-    const state = last!;
+    await Promise.allSettled(running.values());
+    if (failure) {
+      streams.flushAll();
+      throw failure.error;
+    }
+    const state = (await running.get(target))!;
     const id = state.imageID ?? (await this.commit(state, '', undefined, true));
     const unused = Object.keys(this.buildArgs).filter((k) => !this.consumed.has(k) && !PROXY_ARGS.has(k));
     if (unused.length) this.say(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
@@ -297,58 +357,61 @@ class BuildRun {
     return id;
   }
 
-  private async runStage(stage: Stage, extra: Instruction[]): Promise<StageState> {
-    this.cacheValid = !this.req.noCache;
-    this.say(`Step ${++this.step}/${this.total} : ${stage.from.original}\n`);
-    const state = await this.from(stage.from);
-    this.say(` ---> ${state.imageID ? shortId(state.imageID) : ''}\n`);
+  private async runStage(stage: Stage, extra: Instruction[], run: StageRun): Promise<StageState> {
+    const say = (text: string) => run.out.stream(text);
+    this.checkCancelled();
+    say(`Step ${++run.step}/${this.total} : ${stage.from.original}\n`);
+    const state = await this.from(stage.from, run);
+    say(` ---> ${state.imageID ? shortId(state.imageID) : ''}\n`);
     const triggers = runConfigOf(state.config).OnBuild ?? [];
     if (triggers.length) {
-      this.say(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
+      say(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
       runConfigOf(state.config).OnBuild = null;
       for (const t of triggers) {
         for (const ins of parseInstructions(t, this.df.escape)) {
-          this.display = ins.original;
+          run.display = ins.original;
           await this.dispatch(state, ins, true);
         }
       }
     }
     for (const ins of [...stage.instructions, ...extra]) {
       this.checkCancelled();
-      this.say(`Step ${++this.step}/${this.total} : ${ins.original}\n`);
-      this.display = ins.original;
+      say(`Step ${++run.step}/${this.total} : ${ins.original}\n`);
+      run.display = ins.original;
       await this.dispatch(state, ins, false);
     }
     return state;
   }
 
-  private async from(f: FromInstruction): Promise<StageState> {
+  private async from(f: FromInstruction, run: StageRun): Promise<StageState> {
     const name = expandWord(f.image, (n) => this.metaArgs.get(n), this.df.escape);
     const platform = hostPlatform();
     const stageRef = this.stageIndex(name);
-    if (stageRef !== undefined && this.stageResults.has(stageRef)) {
+    // A later stage's name is an image name here, as in Docker, even if that stage is done.
+    if (stageRef !== undefined && stageRef < run.index && this.stageResults.has(stageRef)) {
       const prev = this.stageResults.get(stageRef)!;
-      return { imageID: prev.imageID, config: structuredClone(prev.config), args: new Map(), cmdSet: false };
+      return { imageID: prev.imageID, config: structuredClone(prev.config), args: new Map(), cmdSet: false, run };
     }
     if (name.toLowerCase() === 'scratch') {
-      return { config: { architecture: platform.architecture, os: platform.os, config: { Env: [DEFAULT_PATH] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] }, args: new Map(), cmdSet: false };
+      return { config: { architecture: platform.architecture, os: platform.os, config: { Env: [DEFAULT_PATH] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] }, args: new Map(), cmdSet: false, run };
     }
     let img;
     try {
       img = this.o.images.resolve(name);
     } catch (err) {
       if (!this.o.pull) throw new NotFound(`pull access denied for ${name.replace(/:.*$/, '')}, repository does not exist or may require 'docker login': ${(err as Error).message}`);
-      await this.o.pull(name, this.out);
+      await this.o.pull(name, run.out);
       img = this.o.images.resolve(name);
     }
+    // --pull insists, as Docker does: a base that cannot be pulled fails the build.
     if (this.req.pull && this.o.pull) {
-      await this.o.pull(name, this.out).catch(() => {});
+      await this.o.pull(name, run.out);
       img = this.o.images.resolve(name);
     }
     const config = structuredClone(await this.o.images.records.config(img.id));
     const rc = runConfigOf(config);
     if (!(rc.Env ?? []).some((e) => e.startsWith('PATH='))) rc.Env = [...(rc.Env ?? []), DEFAULT_PATH];
-    return { imageID: img.id, config, args: new Map(), cmdSet: false };
+    return { imageID: img.id, config, args: new Map(), cmdSet: false, run };
   }
 
   // ---- steps -------------------------------------------------------------------------------------
@@ -513,24 +576,25 @@ class BuildRun {
 
   /** Probes the cache; on a hit the state moves to the cached image. */
   private async probe(state: StageState, p: CacheProbe): Promise<boolean> {
-    if (!this.cacheValid) return false;
+    const run = state.run;
+    if (!run.cacheValid) return false;
     const hit = this.cache.lookup(p);
     if (hit) {
       state.imageID = hit;
       state.config = structuredClone(await this.o.images.records.config(hit));
-      this.say(` ---> Using cache\n ---> ${shortId(hit)}\n`);
+      run.out.stream(` ---> Using cache\n ---> ${shortId(hit)}\n`);
       return true;
     }
     const why = this.cache.explain(p);
-    if (why) this.say(` ---> Cache miss: ${this.display}: ${why}\n`);
+    if (why) run.out.stream(` ---> Cache miss: ${run.display}: ${why}\n`);
     // A miss makes a new image: every later step of the stage is rebuilt.
-    this.cacheValid = false;
+    run.cacheValid = false;
     return false;
   }
 
-  private record(p: CacheProbe, id: Digest): void {
+  private record(state: StageState, p: CacheProbe, id: Digest): void {
     this.cache.store(p, id);
-    this.say(` ---> ${shortId(id)}\n`);
+    state.run.out.stream(` ---> ${shortId(id)}\n`);
   }
 
   private nop(state: StageState, text: string): string {
@@ -542,14 +606,14 @@ class BuildRun {
     const p: CacheProbe = { parent: state.imageID ?? 'scratch', instruction: createdBy };
     if (await this.probe(state, p)) return;
     apply();
-    this.record(p, await this.commit(state, createdBy, undefined, true));
+    this.record(state, p, await this.commit(state, createdBy, undefined, true));
   }
 
   private async layerStep(state: StageState, p: CacheProbe, createdBy: string, apply: () => void, change: (rootfs: string) => Promise<void>): Promise<void> {
     if (await this.probe(state, p)) return;
     apply();
     const layer = await this.layers.mutate(this.topChain(state), change, this.epoch);
-    this.record(p, await this.commit(state, createdBy, layer, !layer));
+    this.record(state, p, await this.commit(state, createdBy, layer, !layer));
   }
 
   private topChain(state: StageState): Digest | undefined {
@@ -602,7 +666,7 @@ class BuildRun {
       // ADD extracts local archives, wildcard matches included; downloads and heredocs never.
       if (kind === 'add') for (const s of resolved) if (!s.isDir && isArchive(s.host)) s.archive = true;
       const sources = [...staged, ...resolved];
-      const files = hashSources(sources);
+      const files = hashSources(sources, inContext ? this.req.contextDigest : undefined);
       const summary = `${sources.length === 1 && !sources[0]!.isDir ? 'file' : sources.length === 1 ? 'dir' : 'multi'}:${hashOf(files)}`;
       const flags = `${fromLabel}${chownSpec ? `--chown=${chownSpec} ` : ''}${chmod !== undefined ? `--chmod=${chmod.toString(8)} ` : ''}`;
       const createdBy = this.nop(state, `${kind.toUpperCase()} ${flags}${summary} in ${dest} `);
@@ -613,12 +677,15 @@ class BuildRun {
         const owner = chownSpec ? resolveChown(rootfs, chownSpec) : { uid: 0, gid: 0 };
         await copyIntoRoot(rootfs, sources, dest, { kind, owner, mode: chmod });
       }, this.epoch);
-      this.record(p, await this.commit(state, createdBy, layer, !layer));
+      this.record(state, p, await this.commit(state, createdBy, layer, !layer));
     };
     if (ins.from) {
       const ref = ex(ins.from);
       const idx = this.stageIndex(ref);
       let top: Digest | undefined;
+      if (idx !== undefined && idx >= state.run.index) {
+        throw new BuildError(`invalid from flag value ${ref}: stage not built yet`);
+      }
       if (idx !== undefined) {
         const st = this.stageResults.get(idx);
         if (!st) throw new BuildError(`invalid from flag value ${ref}: stage not built yet`);
@@ -686,27 +753,28 @@ class BuildRun {
       config: { Image: state.imageID, Cmd: argv, Entrypoint: [], Env: env, WorkingDir: rc.WorkingDir ?? '', User: rc.User ?? '', Labels: {}, AttachStdout: true, AttachStderr: true },
       hostConfig: { NetworkMode: this.req.networkMode || 'default' },
     });
-    this.say(` ---> Running in ${shortId(Id)}\n`);
+    const say = (text: string) => state.run.out.stream(text);
+    say(` ---> Running in ${shortId(Id)}\n`);
     let code: number;
     let started = false;
     const onAbort = () => {
       if (started) void c.kill(Id, 'KILL').catch(() => {});
     };
-    this.req.signal?.addEventListener('abort', onAbort);
+    this.signal.addEventListener('abort', onAbort);
     try {
       await c.start(Id);
       started = true;
       // Cancelled while starting: the kill could not reach it then.
-      if (this.req.signal?.aborted) await c.kill(Id, 'KILL').catch(() => {});
-      for await (const rec of c.logs(Id, { follow: true })) this.say(rec.data.toString('utf8'));
+      if (this.signal.aborted) await c.kill(Id, 'KILL').catch(() => {});
+      for await (const rec of c.logs(Id, { follow: true })) say(rec.data.toString('utf8'));
       code = await c.wait(Id);
     } catch (err) {
       if (this.req.rm !== false || this.req.forceRm) await c.remove(Id, { force: true }).catch(() => {});
       throw err;
     } finally {
-      this.req.signal?.removeEventListener('abort', onAbort);
+      this.signal.removeEventListener('abort', onAbort);
     }
-    if (this.req.signal?.aborted) {
+    if (this.signal.aborted) {
       await c.remove(Id, { force: true }).catch(() => {});
       throw new Cancelled('build cancelled');
     }
@@ -721,10 +789,9 @@ class BuildRun {
       const id = await this.commit(state, createdBy, layer, !layer);
       if (this.req.rm !== false) {
         await c.remove(Id, { force: true });
-        this.say(` ---> Removed intermediate container ${shortId(Id)}\n`);
+        say(` ---> Removed intermediate container ${shortId(Id)}\n`);
       }
-      this.cache.store(p, id);
-      this.say(` ---> ${shortId(id)}\n`);
+      this.record(state, p, id);
     } catch (err) {
       if (this.req.forceRm) await c.remove(Id, { force: true }).catch(() => {});
       throw err;

@@ -18,8 +18,14 @@ function isTar(head: Buffer): boolean {
   return head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
 }
 
-/** Reads a context stream into `dir`: a tar is unpacked, anything else is taken as the Dockerfile. */
-export async function unpackContext(body: AsyncIterable<Buffer> | Readable, dir: string, dockerfileName = 'Dockerfile'): Promise<BuildContext> {
+/**
+ * Reads a context stream into `dir`: a tar is unpacked (by `unpackTar` when given, which may
+ * reuse what `dir` holds), anything else is taken as the Dockerfile of an empty context.
+ */
+export async function unpackContext(
+  body: AsyncIterable<Buffer> | Readable, dir: string, dockerfileName = 'Dockerfile',
+  unpackTar: (tar: AsyncIterable<Buffer>) => Promise<unknown> = (tar) => applyLayer(dir, tar, { whiteouts: 'delete', digest: false }),
+): Promise<BuildContext> {
   mkdirSync(dir, { recursive: true });
   const { stream } = await decompress(body instanceof Readable ? body : Readable.from(body));
   const it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
@@ -50,10 +56,11 @@ export async function unpackContext(body: AsyncIterable<Buffer> | Readable, dir:
     const chunks: Buffer[] = [];
     for await (const c of rest) chunks.push(c);
     const text = Buffer.concat(chunks).toString('utf8');
+    await unpackTar((async function* () {})());
     writeFileSync(path.join(dir, 'Dockerfile'), text);
     return { dir, dockerfile: text, dockerfileName: 'Dockerfile' };
   }
-  await applyLayer(dir, rest, { whiteouts: 'delete', digest: false });
+  await unpackTar(rest);
   return readContextDockerfile(dir, dockerfileName);
 }
 
@@ -73,9 +80,10 @@ export function readContextDockerfile(dir: string, dockerfileName: string): Buil
  * Removes what `.dockerignore` excludes, as the daemon does for contexts sent by any client.
  * The Dockerfile and `.dockerignore` themselves stay readable (Docker sends them regardless).
  */
-export function applyDockerignore(dir: string, keep: string[]): void {
+export function applyDockerignore(dir: string, keep: string[]): string[] {
+  const removed: string[] = [];
   const rules = readIgnoreRules(dir);
-  if (!rules) return;
+  if (!rules) return removed;
   const keepSet = new Set(keep.map((k) => k.replace(/^\/+/, '')));
   const walk = (rel: string): void => {
     for (const name of readdirSync(path.join(dir, rel))) {
@@ -84,10 +92,12 @@ export function applyDockerignore(dir: string, keep: string[]): void {
       const isDir = lstatSync(host).isDirectory();
       if (!keepSet.has(r) && rules.ignores(r) && !(isDir && rules.mayReinclude(r))) {
         rmSync(host, { recursive: true, force: true });
+        removed.push(r);
         continue;
       }
       if (isDir) walk(r);
     }
   };
   walk('');
+  return removed;
 }

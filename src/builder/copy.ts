@@ -90,25 +90,28 @@ function fileDigest(p: string): string {
   return h.digest('hex');
 }
 
-function entryHash(host: string, st: Stats): string {
+function entryHash(host: string, st: Stats, known?: (host: string) => string | undefined): string {
   const type = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : 'o';
-  const body = type === 'f' ? fileDigest(host) : type === 'l' ? readlinkSync(host) : '';
+  const body = type === 'f' ? (known?.(host) ?? fileDigest(host)) : type === 'l' ? readlinkSync(host) : '';
   // Modification times are left out, as in Docker: touching a file does not bust the cache.
   return createHash('sha256').update(`${type} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${st.size} ${body}`).digest('hex').slice(0, 32);
 }
 
-/** Path -> hash for every file and directory under the sources: the cache's view of them. */
-export function hashSources(sources: CopySource[]): Record<string, string> {
+/**
+ * Path -> hash for every file and directory under the sources: the cache's view of them.
+ * `known` gives content digests already computed (the context store's), by host path.
+ */
+export function hashSources(sources: CopySource[], known?: (host: string) => string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   const visit = (host: string, rel: string): void => {
     const st = lstatSync(host);
-    out[rel] = entryHash(host, st);
+    out[rel] = entryHash(host, st, known);
     if (st.isDirectory()) for (const n of readdirSync(host).sort()) visit(path.join(host, n), rel === '.' ? n : `${rel}/${n}`);
   };
   for (const s of sources) {
     const st = statSync(s.host);
     if (st.isDirectory()) visit(s.host, s.rel);
-    else out[s.rel] = entryHash(s.host, st);
+    else out[s.rel] = entryHash(s.host, st, known);
   }
   return out;
 }

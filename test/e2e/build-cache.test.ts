@@ -165,3 +165,37 @@ test('a client that goes away cancels the build: the RUN container is killed and
   assert.equal(left, 0);
   assert.ok(Date.now() - t0 < 30_000);
 });
+
+test('a context unpacked over the one before: what changed is seen, what went is gone, and a restart keeps it right', async () => {
+  const { utimesSync, symlinkSync, mkdirSync, unlinkSync } = await import('node:fs');
+  const df = 'FROM busybox\nCOPY . /ctx\nRUN cd /ctx && find . | sort | tr "\\n" " " && cat same-size.txt link/inner 2>&1\n';
+  const c = makeContext({ Dockerfile: df, 'same-size.txt': 'aaaa\n', 'gone.txt': 'g', 'target/inner': 'through-link\n', link: { symlink: 'target' } });
+  const listing = (r: Awaited<ReturnType<typeof postBuild>>) => /Running in \w+\n([\s\S]*?)\n? ---> Removed/.exec(r.output)?.[1];
+  try {
+    const first = await postBuild(d, tarOf(c), { t: 'kept' });
+    assert.equal(first.error, undefined, first.output);
+    assert.equal(listing(first), '. ./Dockerfile ./gone.txt ./link ./same-size.txt ./target ./target/inner aaaa\nthrough-link');
+    // Same size, same mtime, other bytes; a file removed; a symlink that becomes a directory.
+    writeFileSync(`${c}/same-size.txt`, 'bbbb\n');
+    utimesSync(`${c}/same-size.txt`, 1_600_000_000, 1_600_000_000);
+    unlinkSync(`${c}/gone.txt`);
+    unlinkSync(`${c}/link`);
+    mkdirSync(`${c}/link`);
+    writeFileSync(`${c}/link/inner`, 'own-dir\n');
+    const second = await postBuild(d, tarOf(c), { t: 'kept' });
+    assert.equal(second.error, undefined, second.output);
+    assert.equal(listing(second), '. ./Dockerfile ./link ./link/inner ./same-size.txt ./target ./target/inner bbbb\nown-dir');
+    // The kept context's record survives a restart; a rebuild is all cache hits.
+    await d.restart();
+    const third = await postBuild(d, tarOf(c), { t: 'kept' });
+    assert.equal(usingCache(third.output), 2, third.output);
+    assert.equal(third.id, second.id);
+    symlinkSync('target', `${c}/link2`);
+    utimesSync(`${c}/same-size.txt`, 1_600_000_000, 1_600_000_000);
+    writeFileSync(`${c}/same-size.txt`, 'cccc\n');
+    const fourth = await postBuild(d, tarOf(c), { t: 'kept' });
+    assert.equal(listing(fourth), '. ./Dockerfile ./link ./link/inner ./link2 ./same-size.txt ./target ./target/inner cccc\nown-dir');
+  } finally {
+    rmSync(c, { recursive: true, force: true });
+  }
+});

@@ -79,3 +79,59 @@ test('SOURCE_DATE_EPOCH: two builds on fresh data roots give the same image ID',
   }
   assert.equal(ids[0], ids[1]);
 });
+
+/** Polls the daemon while `work` runs: the most containers seen running at once. */
+async function mostRunningDuring(work: Promise<unknown>): Promise<number> {
+  let done = false;
+  void work.finally(() => (done = true));
+  let most = 0;
+  while (!done) {
+    const running = (await getJson(d, '/containers/json')).body as unknown[];
+    most = Math.max(most, running.length);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return most;
+}
+
+const TWO_INDEPENDENT = [
+  'FROM busybox AS left',
+  'RUN sleep 4 && echo left > /left',
+  'FROM busybox AS right',
+  'RUN sleep 4 && echo right > /right',
+  'FROM busybox',
+  'COPY --from=left /left /left',
+  'COPY --from=right /right /right',
+  'CMD ["cat", "/left", "/right"]',
+].join('\n');
+
+test('independent stages are built at the same time; the output still reads stage by stage', async () => {
+  const build = buildFiles(d, { Dockerfile: TWO_INDEPENDENT }, { t: 'parallel' });
+  const most = await mostRunningDuring(build);
+  const r = await build;
+  assert.equal(r.error, undefined, r.output);
+  // Both RUN containers were up together: the stages did not wait for each other.
+  assert.equal(most, 2);
+  const steps = [...r.output.matchAll(/^Step (\d+)\/8 : (.*)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+  assert.deepEqual(steps, [
+    '1 FROM busybox AS left', '2 RUN sleep 4 && echo left > /left', '3 FROM busybox AS right', '4 RUN sleep 4 && echo right > /right',
+    '5 FROM busybox', '6 COPY --from=left /left /left', '7 COPY --from=right /right /right', '8 CMD ["cat", "/left", "/right"]',
+  ]);
+  // Each stage's lines stay together: the right stage's start follows the left stage's result.
+  assert.match(r.output, /Step 2\/8 : RUN sleep 4 && echo left > \/left\n(?: ---> Cache miss: .*\n)? ---> Running in \w+\n ---> Removed intermediate container \w+\n ---> \w+\nStep 3\/8 : FROM busybox AS right\n/);
+  assert.equal(runIn('parallel'), 'left\nright\n');
+});
+
+test('a stage that fails stops the stages running beside it', { timeout: 120_000 }, async () => {
+  const r = await buildFiles(d, { Dockerfile: 'FROM busybox AS slow\nRUN sleep 600\nFROM busybox AS broken\nRUN exit 7\nFROM busybox\nCOPY --from=slow /etc/hostname /a\nCOPY --from=broken /etc/hostname /b\n' }, { t: 'never-tagged', forcerm: '1' });
+  assert.equal(r.error, "The command '/bin/sh -c exit 7' returned a non-zero code: 7");
+  assert.equal(r.errorCode, 7);
+  // The slow stage's container was killed and removed (force-rm), and nothing was tagged.
+  assert.equal(((await getJson(d, '/containers/json?all=1')).body as unknown[]).length, 0);
+  assert.equal((await getJson(d, '/images/never-tagged/json')).status, 404);
+  assert.match(r.output, /Step 2\/7 : RUN sleep 600\n(?: ---> Cache miss: .*\n)? ---> Running in \w+\n[\s\S]*Step 4\/7 : RUN exit 7\n/);
+});
+
+test('COPY --from a stage defined later is refused, even when that stage could be built first', async () => {
+  const r = await buildFiles(d, { Dockerfile: 'FROM busybox AS first\nCOPY --from=later /x /x\nFROM busybox AS later\nRUN echo x > /x\n' }, { target: 'first' });
+  assert.equal(r.error, 'invalid from flag value later: stage not built yet');
+});

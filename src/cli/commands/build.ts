@@ -8,6 +8,7 @@ import { humanSize } from '../render/units.js';
 import { ExitError, type Command } from '../command.js';
 import { confirm } from './common.js';
 import { contextTar, dockerfileTar } from './build-context.js';
+import { CacheReport } from './build-report.js';
 // The sniffing helper alone: the archive codecs (and their native calls) stay out of the CLI.
 import { looksLikeArchive } from '../../lib/archive/sniff.js';
 
@@ -51,12 +52,13 @@ export const buildCommand: Command = {
     { name: 'network', type: 'string', help: 'Set the networking mode for the RUN instructions during build', valueName: 'string', default: 'default' },
     { name: 'rm', type: 'bool', help: 'Remove intermediate containers after a successful build', default: true },
     { name: 'force-rm', type: 'bool', help: 'Always remove intermediate containers' },
+    { name: 'explain-cache', type: 'bool', help: 'After the build, say for every step whether it came from the cache and why not' },
   ],
   async run(ctx, args, flags) {
     const source = args[0]!;
     const file = flags['file'] as string | undefined;
     const quiet = !!flags['quiet'];
-    let body: AsyncIterable<Buffer> | undefined;
+    let body: AsyncIterable<Buffer> | Iterable<Buffer> | undefined;
     let dockerfileName: string | undefined;
     let remote: string | undefined;
     if (/^https?:\/\//i.test(source)) {
@@ -77,18 +79,9 @@ export const buildCommand: Command = {
       dockerfileName = file;
     } else {
       if (file === '-') {
-        const df = await readAll(ctx.stdin as AsyncIterable<Buffer>);
-        const dir = source;
-        const t = contextTar(dir);
-        const name = `.dockerfile.${Math.random().toString(16).slice(2, 12)}`;
-        const extra = (await dockerfileTar(df, name)).subarray(0, -1024);
-        body = (async function* () {
-          const all = Buffer.concat(await readAllChunks(t.chunks));
-          yield all.subarray(0, all.length - 1024);
-          yield extra;
-          yield Buffer.alloc(1024);
-        })();
-        dockerfileName = name;
+        const t = contextTar(source, { data: await readAll(ctx.stdin as AsyncIterable<Buffer>) });
+        body = t.chunks;
+        dockerfileName = t.dockerfileName;
       } else {
         const df = file ?? `${source}/Dockerfile`;
         if (!existsSync(df)) {
@@ -123,25 +116,25 @@ export const buildCommand: Command = {
       headers: counted ? { 'Content-Type': 'application/x-tar', 'Transfer-Encoding': 'chunked' } : {},
     });
     let id = '';
+    const report = flags['explain-cache'] && !quiet ? new CacheReport(!!flags['no-cache']) : undefined;
     for await (const m of jsonMessages(res)) {
       if (m.error) {
+        if (report) ctx.stdout.write(report.render());
         ctx.stderr.write(`${m.error}\n`);
         const code = (m.errorDetail as { code?: number } | undefined)?.code;
         throw new ExitError(code && code > 0 ? code : 1);
       }
       if (m.aux && typeof m.aux === 'object' && 'ID' in (m.aux as object)) id = String((m.aux as { ID: string }).ID);
-      if (m.stream) ctx.stdout.write(m.stream);
+      if (m.stream) {
+        ctx.stdout.write(m.stream);
+        report?.add(m.stream);
+      }
     }
+    if (report) ctx.stdout.write(report.render());
     const iidfile = flags['iidfile'] as string | undefined;
     if (iidfile && id) writeFileSync(iidfile, id);
   },
 };
-
-async function readAllChunks(it: AsyncIterable<Buffer>): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  for await (const c of it) out.push(c);
-  return out;
-}
 
 export const builderPruneCommand: Command = {
   path: ['builder', 'prune'],
