@@ -1,7 +1,11 @@
 // Networks and container attachments: records for networks (with their address leases) and for
 // each container's sandbox, the host plumbing for both, published ports and the embedded DNS.
-// Every change is recorded before or right after the plumbing, and restore() re-does the
-// plumbing from the records, so a berthd restart (even kill -9) leaves running containers connected.
+// restore() re-does the plumbing from the records, so a berthd restart (even kill -9) leaves
+// running containers connected. A container's start and stop sit on `run`'s critical path and
+// each durable write costs an fsync, so the sandbox record is the one truth about who holds an
+// address: start writes it once before the container runs; leases in network records follow it
+// and are rebuilt from the sandboxes at restore; stop removes the namespace first and need not
+// write at all (a record naming a namespace that is gone is a stopped container to restore()).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -87,12 +91,35 @@ export class NetworkService {
     for (const n of this.networks.values()) if (n.Driver === 'bridge') await this.plumbNetwork(n);
     for (const s of this.sandboxes.values()) {
       if (!s.netns) continue;
-      if (!netnsExists(s.netns)) {
-        // The namespace is gone (host reboot): the container cannot be running; release its leases.
+      const before = JSON.stringify(s);
+      if (netnsExists(s.netns)) {
+        await this.openPorts(s).catch((err) => log.warn('cannot re-publish ports', { id: s.containerId, error: err }));
+      } else {
+        // The namespace is gone (stopped, or a host reboot): the container cannot be running.
         this.releaseEndpoints(s);
-        continue;
       }
-      await this.openPorts(s).catch((err) => log.warn('cannot re-publish ports', { id: s.containerId, error: err }));
+      if (JSON.stringify(s) !== before) this.sandboxes.put(s.containerId, s);
+    }
+    this.reconcileLeases();
+  }
+
+  /** Leases as the sandboxes say: an address is held exactly while a sandbox's endpoint has it. */
+  private reconcileLeases(): void {
+    const held = new Map<string, Record<string, string>>();
+    for (const s of this.sandboxes.values()) {
+      if (!s.netns) continue;
+      for (const e of Object.values(s.endpoints)) {
+        const m = held.get(e.networkId) ?? {};
+        m[e.ip] = s.containerId;
+        held.set(e.networkId, m);
+      }
+    }
+    for (const n of this.networks.values()) {
+      if (!n.leases) continue;
+      const want = held.get(n.Id) ?? {};
+      if (JSON.stringify(Object.entries(want).sort()) === JSON.stringify(Object.entries(n.leases.allocated).sort())) continue;
+      n.leases.allocated = want;
+      this.networks.put(n.Id, n);
     }
   }
 
@@ -358,32 +385,32 @@ export class NetworkService {
     if (s.mode === 'host') return { network: { mode: 'host' }, hosts: readFileSync('/etc/hosts', 'utf8'), resolvConf: hostResolvConf() };
     this.tearDownSandbox(s);
     s.netns = `berth-${containerId.slice(0, 12)}`;
-    this.sandboxes.put(containerId, s);
     try {
       ensureNetns(s.netns);
       let index = 0;
-      for (const networkId of Object.keys(s.wanted)) await this.attach(s, this.resolve(networkId), index++);
+      for (const networkId of Object.keys(s.wanted)) this.attach(s, this.resolve(networkId), index++);
       await this.openPorts(s);
+      this.sandboxes.put(containerId, s); // durable before the container can use its address
     } catch (err) {
       this.tearDownSandbox(s);
+      this.sandboxes.put(containerId, s);
       throw err;
     }
     return { network: { mode: 'path', path: netnsPath(s.netns) }, hosts: this.hostsFile(s), resolvConf: this.resolvConf(s) };
   }
 
-  private async attach(s: SandboxRecord, n: NetworkRecord, index: number): Promise<Endpoint> {
+  /** An address from the network's pool and a veth into the namespace; the caller records the sandbox. */
+  private attach(s: SandboxRecord, n: NetworkRecord, index: number): Endpoint {
     const pool = n.IPAM.Config[0]!;
     const subnet = parseSubnet(pool.Subnet);
     const ipam = new Ipam(subnet, parseIPv4(pool.Gateway), n.leases ?? { allocated: {}, cursor: 0 }, pool.IPRange ? parseSubnet(pool.IPRange) : subnet);
     const ip = ipam.allocate(s.containerId, s.wanted[n.Id]?.IPAMConfig?.IPv4Address || undefined);
-    n.leases = ipam.state;
-    this.networks.put(n.Id, n); // the lease is durable before anything can use the address
+    n.leases = ipam.state; // in memory: the sandbox record, written before use, is what restore() trusts
     const e: Endpoint = {
       networkId: n.Id, endpointId: newId(), ip, prefix: subnet.prefix, gateway: pool.Gateway, mac: macFor(ip),
       hostIf: `veth${randomBytes(4).toString('hex').slice(0, 7)}`, containerIf: `eth${index}`,
     };
     s.endpoints[n.Id] = e;
-    this.sandboxes.put(s.containerId, s);
     const hasDefault = Object.values(s.endpoints).some((x) => x !== e && !this.networks.get(x.networkId)?.Internal);
     addVeth({
       netns: s.netns!, hostIf: e.hostIf, containerIf: e.containerIf, bridge: n.bridge!, mac: e.mac, addressCidr: `${ip}/${subnet.prefix}`,
@@ -392,17 +419,14 @@ export class NetworkService {
     return e;
   }
 
-  private detach(s: SandboxRecord, networkId: string): void {
+  /** Releases the endpoint's address; its veth goes too unless the whole namespace is going. */
+  private detach(s: SandboxRecord, networkId: string, removeLink = true): void {
     const e = s.endpoints[networkId];
     if (!e) return;
-    deleteLink(e.hostIf);
+    if (removeLink) deleteLink(e.hostIf);
     const n = this.networks.get(networkId);
-    if (n?.leases) {
-      delete n.leases.allocated[e.ip];
-      this.networks.put(n.Id, n);
-    }
+    if (n?.leases && n.leases.allocated[e.ip] === s.containerId) delete n.leases.allocated[e.ip];
     delete s.endpoints[networkId];
-    this.sandboxes.put(s.containerId, s);
   }
 
   private async openPorts(s: SandboxRecord): Promise<void> {
@@ -420,7 +444,6 @@ export class NetworkService {
       done.push({ ...p, hostPort: proxy.port });
     }
     s.ports = done;
-    this.sandboxes.put(s.containerId, s);
   }
 
   private closePorts(containerId: string): void {
@@ -428,20 +451,22 @@ export class NetworkService {
     this.proxies.delete(containerId);
   }
 
-  private releaseEndpoints(s: SandboxRecord): void {
-    for (const id of Object.keys(s.endpoints)) this.detach(s, id);
+  /** In memory only; see the top of this file for why that is safe. */
+  private releaseEndpoints(s: SandboxRecord, removeLinks = true): void {
+    for (const id of Object.keys(s.endpoints)) this.detach(s, id, removeLinks);
     s.netns = undefined;
     s.ports = [];
-    this.sandboxes.put(s.containerId, s);
   }
 
   private tearDownSandbox(s: SandboxRecord): void {
     this.closePorts(s.containerId);
-    this.releaseEndpoints(s);
+    // The namespace goes first: with it the kernel removes each veth pair, without the wait a
+    // synchronous link delete costs (tens of ms); then the addresses are free.
     deleteNetns(`berth-${s.containerId.slice(0, 12)}`);
+    this.releaseEndpoints(s, false);
   }
 
-  /** At container exit: veths, namespace, leases and published ports go. */
+  /** At container exit: published ports, namespace (and with it the veths) and leases go. */
   tearDown(containerId: string): void {
     const s = this.sandboxes.get(containerId);
     if (s) this.tearDownSandbox(s);
@@ -485,13 +510,14 @@ export class NetworkService {
     this.sandboxes.put(c.Id, s);
     if (c.running && s.netns) {
       try {
-        await this.attach(s, n, Math.max(-1, ...Object.values(s.endpoints).map((e) => Number(e.containerIf.slice(3)))) + 1);
+        this.attach(s, n, Math.max(-1, ...Object.values(s.endpoints).map((e) => Number(e.containerIf.slice(3)))) + 1);
       } catch (err) {
         this.detach(s, n.Id);
         delete s.wanted[n.Id];
         this.sandboxes.put(c.Id, s);
         throw err;
       }
+      this.sandboxes.put(c.Id, s);
     }
   }
 
