@@ -341,8 +341,12 @@ export class NetworkService {
 
   // ---- containers ----------------------------------------------------------------------------------
 
-  /** At container create: checks the networks it names and records what it asked for. */
-  register(c: ContainerNetworkInput, endpointsConfig?: Record<string, EndpointSettings | null> | null): void {
+  /**
+   * At container create: checks the networks it names and records what it asked for. A network
+   * that does not exist (yet) fails the start, not the create, as with Docker: a 404 from create
+   * would make the docker CLI try to pull the image. strict (at start) throws it.
+   */
+  register(c: ContainerNetworkInput, endpointsConfig?: Record<string, EndpointSettings | null> | null, strict = false): void {
     const hc = c.HostConfig;
     const mode = hc.NetworkMode || 'default';
     const s: SandboxRecord = {
@@ -351,7 +355,11 @@ export class NetworkService {
       dns: hc.Dns ?? [], extraHosts: hc.ExtraHosts ?? [], hostname: c.Config.Hostname || c.Id.slice(0, 12), endpoints: {}, ports: [],
     };
     if (mode.startsWith('container:')) throw new InvalidArgument('berth does not support --network container:<id> yet');
+    portsToPublish(s.portBindings, undefined, false); // validates the keys
     if (s.mode === 'bridge') {
+      const wantedRefs = [mode === 'default' ? 'bridge' : mode, ...Object.keys(endpointsConfig ?? {}).map((r) => (r === 'default' ? 'bridge' : r))];
+      const unknown = wantedRefs.find((r) => !this.find(r));
+      if (unknown !== undefined && !strict) return; // start registers again, and fails if it is still missing
       const primary = this.resolve(mode === 'default' ? 'bridge' : mode);
       if (primary.Driver !== 'bridge') throw new InvalidArgument(`network ${primary.Name} cannot be used this way`);
       const cfg = endpointsConfig ?? {};
@@ -361,7 +369,6 @@ export class NetworkService {
         if (n.Id !== primary.Id) s.wanted[n.Id] = this.checkEndpoint(n, ec ?? {});
       }
     }
-    portsToPublish(s.portBindings, undefined, false); // validates the keys
     this.sandboxes.put(c.Id, s);
   }
 
@@ -380,7 +387,7 @@ export class NetworkService {
   /** At container start: the namespace with its endpoints and published ports, and /etc files. */
   async setUp(c: ContainerNetworkInput): Promise<SandboxSetup> {
     const containerId = c.Id;
-    if (!this.sandboxes.has(containerId)) this.register(c); // a container from before networking was recorded
+    if (!this.sandboxes.has(containerId)) this.register(c, undefined, true); // its network was unknown at create (or it predates networking)
     const s = this.sandboxes.get(containerId)!;
     if (s.mode === 'host') return { network: { mode: 'host' }, hosts: readFileSync('/etc/hosts', 'utf8'), resolvConf: hostResolvConf() };
     this.tearDownSandbox(s);
@@ -441,7 +448,7 @@ export class NetworkService {
     for (const p of wanted) {
       const proxy = await openProxy(p, primary.ip);
       open.push(proxy);
-      done.push({ ...p, hostPort: proxy.port });
+      done.push({ hostIp: p.hostIp, hostPort: proxy.port, containerPort: p.containerPort, proto: p.proto });
     }
     s.ports = done;
   }
