@@ -467,8 +467,8 @@ export class NetworkService {
 
   private tearDownSandbox(s: SandboxRecord): void {
     this.closePorts(s.containerId);
-    // The namespace goes first: with it the kernel removes each veth pair, without the wait a
-    // synchronous link delete costs (tens of ms); then the addresses are free.
+    // The namespace goes first and the kernel takes each veth pair with it, in the background (a
+    // synchronous link delete waits tens of ms for the kernel); then the addresses are free.
     deleteNetns(`berth-${s.containerId.slice(0, 12)}`);
     this.releaseEndpoints(s, false);
   }
