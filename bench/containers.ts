@@ -11,7 +11,7 @@ function runArgs(e: Engine): string[] {
   return e.name === 'podman' ? ['run', '--rm', ...PODMAN_LIMITS, 'bench/busybox', 'true'] : ['run', '--rm', 'bench/busybox', 'true'];
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }

@@ -1,5 +1,5 @@
 // Side-by-side benchmark: the same scenarios on berthd, a reference dockerd and podman, reported as
-// times and ratios from one run. Usage: bench/run.sh [scenario...] (import, saveload, images, run, fifty, build, memory).
+// times and ratios from one run. Usage: bench/run.sh [scenario...] (import, saveload, images, run, network, fifty, build, memory).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { startBerth, startDocker, startPodman, type Engine } from './engines.js';
 import { importBusybox, scenarioFifty, scenarioRunRm } from './containers.js';
 import { scenarioBuild } from './build.js';
+import { scenarioNetwork } from './network.js';
 import { bigRootfs, scenarioIdleMemory, scenarioImages1000, scenarioImport, scenarioSaveLoad, type Result } from './scenarios.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -15,7 +16,7 @@ const want = (s: string) => wanted.size === 0 || wanted.has(s);
 
 function report(results: Result[]): string {
   const lines = ['| scenario | berth | docker | podman | berth/docker | berth/podman |', '|---|---|---|---|---|---|'];
-  const fmt = (v: number | undefined, unit: string) => (v === undefined ? '–' : `${unit === 's' ? v.toFixed(2) : v.toFixed(0)} ${unit}`);
+  const fmt = (v: number | undefined, unit: string) => (v === undefined ? '–' : `${unit === 's' ? v.toFixed(2) : Math.abs(v) < 10 ? v.toFixed(1) : v.toFixed(0)} ${unit}`);
   const ratio = (a?: number, b?: number) => (a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}x`);
   for (const r of results) {
     const extra = Object.entries(r.values).filter(([k]) => !['berth', 'docker', 'podman'].includes(k)).map(([k, v]) => `; ${k}: ${fmt(v, r.unit)}`).join('');
@@ -49,8 +50,9 @@ async function main(): Promise<void> {
     if (want('import') || want('saveload')) await attempt('import', () => scenarioImport(engines, rootfs));
     if (want('saveload')) await attempt('save/load', () => scenarioSaveLoad(engines, top));
     if (want('images')) await attempt('images', () => scenarioImages1000(engines, repo, top));
-    if (want('run') || want('fifty') || want('build')) await attempt('busybox', async () => (importBusybox(engines, repo), []));
+    if (want('run') || want('network') || want('fifty') || want('build')) await attempt('busybox', async () => (importBusybox(engines, repo), []));
     if (want('run')) await attempt('run --rm', async () => scenarioRunRm(engines, repo));
+    if (want('network')) await attempt('network', () => scenarioNetwork(engines));
     if (want('fifty')) await attempt('50 containers', async () => scenarioFifty(engines));
     if (want('build')) await attempt('build', () => scenarioBuild(engines, repo, cache));
     if (want('memory')) await attempt('memory', async () => ({ ...scenarioIdleMemory(engines), scenario: 'daemon memory after the scenarios (RSS)' }));

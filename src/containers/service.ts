@@ -38,6 +38,8 @@ export class ContainerService {
   private sweeper?: NodeJS.Timeout;
   private closing = false;
   private readonly pendingRestarts = new Set<string>();
+  /** Restarts by policy whose start is under way: a stop waits for them, then stops the container. */
+  private readonly policyStarts = new Map<string, Promise<void>>();
   private readonly exits = new Map<string, Promise<void>>();
   private readonly exitResolvers = new Map<string, () => void>();
   /** Readers (attach streams) that must finish with the log before an auto-remove deletes it. */
@@ -369,7 +371,9 @@ export class ContainerService {
       now.RestartCount++;
       now.State = { ...now.State, Restarting: false };
       this.save(now);
-      this.start(id).then(() => this.event('restart', now), (err) => log.warn('restart failed', { id, error: err }));
+      const starting = this.start(id).then(() => this.event('restart', now), (err) => log.warn('restart failed', { id, error: err }));
+      this.policyStarts.set(id, starting);
+      void starting.finally(() => this.policyStarts.delete(id));
     }, delay);
     t.unref();
   }
@@ -416,7 +420,14 @@ export class ContainerService {
   /** STOPSIGNAL (or SIGTERM), then SIGKILL after the timeout. Returns false if it was not running. */
   async stop(ref: string, timeoutSec?: number, signal?: string): Promise<boolean> {
     const c = this.resolve(ref);
-    if (!c.State.Running) return false;
+    if (!c.State.Running) {
+      // Between a policy's restarts, stop cancels the next one, as Docker's does; one already
+      // starting is let finish and then stopped.
+      const starting = this.policyStarts.get(c.Id);
+      if (starting) return starting.then(() => this.stop(ref, timeoutSec, signal));
+      if (c.State.Restarting) this.markStopped(c);
+      return false;
+    }
     this.markStopped(c);
     const exited = this.exits.get(c.Id) ?? Promise.resolve();
     const t = timeoutSec ?? c.Config.StopTimeout ?? 10;

@@ -1,9 +1,12 @@
-// The host side of networking, done with iproute2 and iptables: bridges, per-container network
-// namespaces with a veth pair, and NAT rules in berth's own chains. Calls are synchronous and
-// short; every "add" tolerates a previous run having done it, every "delete" a missing object.
+// The host side of networking: bridges, per-container network namespaces with a veth pair (all
+// through rtnetlink, in-process: no `ip` per step on a container's start), and NAT rules in berth's
+// own iptables chains (only when a network is made). Calls are synchronous and short; every "add"
+// tolerates a previous run having done it, every "delete" a missing object.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { log } from '../lib/log.js';
+import { createNetns, deleteNetns as removeNetns, inNetns, NetlinkSocket } from '../lib/sys/index.js';
+import * as rt from './rtnetlink.js';
 
 function run(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -18,22 +21,37 @@ function tryRun(cmd: string, args: string[]): boolean {
   }
 }
 
-export function linkExists(name: string, netns?: string): boolean {
-  return tryRun('ip', [...(netns ? ['-n', netns] : []), 'link', 'show', name]);
+// The host's netlink socket, opened on first use and kept: berthd's own namespace never changes.
+let hostSocket: NetlinkSocket | undefined;
+function host(): NetlinkSocket {
+  hostSocket ??= NetlinkSocket.open();
+  return hostSocket;
+}
+
+/** Runs fn with a netlink socket bound inside the namespace (only the socket's creation happens there). */
+function withNetnsSocket<T>(netns: string, fn: (nl: NetlinkSocket) => T): T {
+  const nl = inNetns(netnsPath(netns), () => NetlinkSocket.open());
+  try {
+    return fn(nl);
+  } finally {
+    nl.close();
+  }
 }
 
 /** A bridge with the gateway address, up. */
 export function ensureBridge(name: string, gatewayCidr: string): void {
-  if (!linkExists(name)) run('ip', ['link', 'add', name, 'type', 'bridge']);
-  const addrs = run('ip', ['-4', '-o', 'addr', 'show', 'dev', name]);
-  if (!addrs.includes(` ${gatewayCidr} `)) run('ip', ['addr', 'add', gatewayCidr, 'dev', name]);
-  run('ip', ['link', 'set', name, 'up']);
+  const nl = host();
+  if (rt.linkIndex(nl, name) === undefined) rt.addBridge(nl, name);
+  const index = rt.linkIndex(nl, name)!;
+  const [gateway, prefix] = gatewayCidr.split('/');
+  rt.addAddress(nl, index, gateway!, Number(prefix));
+  rt.setLinkUp(nl, index);
   // Published ports on 127.0.0.1 are served by berthd's proxy, but forwarding must be on for NAT.
   writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
 }
 
 export function deleteLink(name: string): void {
-  if (linkExists(name)) tryRun('ip', ['link', 'del', name]);
+  rt.deleteLink(host(), name);
 }
 
 export function netnsPath(name: string): string {
@@ -41,16 +59,23 @@ export function netnsPath(name: string): string {
 }
 
 export function netnsExists(name: string): boolean {
-  return tryRun('ip', ['netns', 'pids', name]);
+  return existsSync(netnsPath(name));
 }
 
+/** A fresh namespace with lo up (a leftover of the same name is replaced). */
 export function ensureNetns(name: string): void {
-  if (!netnsExists(name)) run('ip', ['netns', 'add', name]);
-  run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  createNetns(netnsPath(name), () => {
+    const nl = NetlinkSocket.open();
+    try {
+      rt.setLinkUp(nl, rt.LOOPBACK_IFINDEX);
+    } finally {
+      nl.close();
+    }
+  });
 }
 
 export function deleteNetns(name: string): void {
-  if (netnsExists(name)) tryRun('ip', ['netns', 'del', name]);
+  removeNetns(netnsPath(name));
 }
 
 export interface VethSpec {
@@ -63,20 +88,27 @@ export interface VethSpec {
   gateway?: string;
 }
 
-/** A veth pair: the host end on the bridge, the other end in the namespace as `containerIf`. */
+/** A veth pair: the host end up on the bridge, the other end in the namespace as `containerIf` with its address and route. */
 export function addVeth(v: VethSpec): void {
-  const peer = `p${v.hostIf.slice(1)}`;
-  deleteLink(v.hostIf);
-  run('ip', ['link', 'add', v.hostIf, 'type', 'veth', 'peer', 'name', peer, 'netns', v.netns]);
+  const nl = host();
+  const master = rt.linkIndex(nl, v.bridge);
+  if (master === undefined) throw new Error(`bridge ${v.bridge} is missing`);
+  const nsFd = openSync(netnsPath(v.netns), 'r');
   try {
-    run('ip', ['link', 'set', v.hostIf, 'master', v.bridge, 'up']);
-    const n = ['-n', v.netns];
-    run('ip', [...n, 'link', 'set', peer, 'name', v.containerIf, 'address', v.mac]);
-    run('ip', [...n, 'addr', 'add', v.addressCidr, 'dev', v.containerIf]);
-    run('ip', [...n, 'link', 'set', v.containerIf, 'up']);
-    if (v.gateway) run('ip', [...n, 'route', 'replace', 'default', 'via', v.gateway, 'dev', v.containerIf]);
+    rt.addVeth(nl, { hostIf: v.hostIf, master, peerIf: v.containerIf, peerMac: v.mac, nsFd });
+  } finally {
+    closeSync(nsFd);
+  }
+  try {
+    withNetnsSocket(v.netns, (ns) => {
+      const index = rt.linkIndex(ns, v.containerIf)!;
+      const [ip, prefix] = v.addressCidr.split('/');
+      rt.addAddress(ns, index, ip!, Number(prefix));
+      rt.setLinkUp(ns, index);
+      if (v.gateway) rt.replaceDefaultRoute(ns, v.gateway, index);
+    });
   } catch (err) {
-    deleteLink(v.hostIf);
+    rt.deleteLink(nl, v.hostIf);
     throw err;
   }
 }

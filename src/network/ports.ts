@@ -15,6 +15,8 @@ export type PortMap = Record<string, PortBinding[] | null>;
 export interface PublishedPort {
   hostIp: string;
   hostPort: number;
+  /** A host range (`-p 8000-8010:80`): the first free port from hostPort to this one is taken. */
+  hostPortEnd?: number;
   containerPort: number;
   proto: 'tcp' | 'udp';
 }
@@ -32,31 +34,65 @@ export function parsePortKey(key: string): { port: number; endPort: number; prot
   return { port: Number(m[1]), endPort: Number(m[2] ?? m[1]), proto: (m[3] ?? 'tcp') as 'tcp' | 'udp' };
 }
 
-/** Expands PortBindings (and, with publishAll, every exposed port) into single ports to publish. */
+function hostRange(spec: string): [number, number] {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(spec || '0');
+  const [from, to] = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [NaN, NaN];
+  if (!(from >= 0 && to <= 65535 && from <= to)) throw new InvalidArgument(`invalid port specification: "${spec}"`);
+  return [from, to];
+}
+
+/**
+ * Expands PortBindings (and, with publishAll, every exposed port) into single ports to publish. A
+ * key that is a range (`80-82/tcp`, as the API allows) publishes each port of it, on the matching
+ * port of an equally long host range, or anywhere in a host range to choose from.
+ */
 export function portsToPublish(bindings: PortMap | undefined, exposed: Record<string, unknown> | undefined, publishAll: boolean): PublishedPort[] {
   const all: PortMap = { ...(bindings ?? {}) };
   if (publishAll) for (const k of Object.keys(exposed ?? {})) if (!all[k]?.length) all[k] = [{ HostIp: '', HostPort: '' }];
   const out: PublishedPort[] = [];
   for (const [key, list] of Object.entries(all)) {
-    const { port, proto } = parsePortKey(key);
+    const { port, endPort, proto } = parsePortKey(key);
+    const count = endPort - port + 1;
     for (const b of list ?? []) {
-      const [from, to] = (b.HostPort || '0').split('-').map(Number);
-      void to; // a host range: the first port of it (Docker tries each in turn)
-      const hostPort = from!;
-      if (!Number.isInteger(hostPort) || hostPort < 0 || hostPort > 65535) throw new InvalidArgument(`invalid port specification: "${b.HostPort}"`);
-      out.push({ hostIp: b.HostIp || '0.0.0.0', hostPort, containerPort: port, proto });
+      const [from, to] = hostRange(b.HostPort);
+      const paired = count > 1 && to - from + 1 === count;
+      if (count > 1 && from !== 0 && !paired && to !== from) {
+        throw new InvalidArgument(`invalid ranges specified for container and host Ports: ${port}-${endPort} and ${b.HostPort}`);
+      }
+      for (let i = 0; i < count; i++) {
+        const hostIp = b.HostIp || '0.0.0.0';
+        if (paired || from === 0) out.push({ hostIp, hostPort: paired ? from + i : 0, containerPort: port + i, proto });
+        else out.push({ hostIp, hostPort: from, ...(to > from ? { hostPortEnd: to } : {}), containerPort: port + i, proto });
+      }
     }
   }
   return out;
 }
 
-function portTaken(hostIp: string, hostPort: number): Conflict {
+function portTaken(hostIp: string, hostPort: number | string): Conflict {
   return new Conflict(`Bind for ${hostIp}:${hostPort} failed: port is already allocated`);
 }
 
-/** Listens on hostIp:hostPort (0 picks a free port) and relays to target:port. */
+/**
+ * Listens on hostIp:hostPort (0 picks a free port; with hostPortEnd, the first free port of the
+ * range, as Docker does) and relays to target:port.
+ */
 export async function openProxy(p: PublishedPort, target: string): Promise<Proxy> {
-  return p.proto === 'tcp' ? tcpProxy(p, target) : udpProxy(p, target);
+  const open = (port: number) => (p.proto === 'tcp' ? tcpProxy({ ...p, hostPort: port }, target) : udpProxy({ ...p, hostPort: port }, target));
+  const end = p.hostPortEnd ?? p.hostPort;
+  for (let port = p.hostPort; port < end; port++) {
+    try {
+      return await open(port);
+    } catch (err) {
+      if (!(err instanceof Conflict)) throw err;
+    }
+  }
+  try {
+    return await open(end);
+  } catch (err) {
+    if (err instanceof Conflict && end > p.hostPort) throw portTaken(p.hostIp, `${p.hostPort}-${end}`);
+    throw err;
+  }
 }
 
 function tcpProxy(p: PublishedPort, target: string): Promise<Proxy> {

@@ -1,7 +1,11 @@
 // Networks and container attachments: records for networks (with their address leases) and for
 // each container's sandbox, the host plumbing for both, published ports and the embedded DNS.
-// Every change is recorded before or right after the plumbing, and restore() re-does the
-// plumbing from the records, so a berthd restart (even kill -9) leaves running containers connected.
+// restore() re-does the plumbing from the records, so a berthd restart (even kill -9) leaves
+// running containers connected. A container's start and stop sit on `run`'s critical path and
+// each durable write costs an fsync, so the sandbox record is the one truth about who holds an
+// address: start writes it once before the container runs; leases in network records follow it
+// and are rebuilt from the sandboxes at restore; stop removes the namespace first and need not
+// write at all (a record naming a namespace that is gone is a stopped container to restore()).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -88,12 +92,35 @@ export class NetworkService {
     for (const n of this.networks.values()) if (n.Driver === 'bridge') await this.plumbNetwork(n);
     for (const s of this.sandboxes.values()) {
       if (!s.netns) continue;
-      if (!netnsExists(s.netns)) {
-        // The namespace is gone (host reboot): the container cannot be running; release its leases.
+      const before = JSON.stringify(s);
+      if (netnsExists(s.netns)) {
+        await this.openPorts(s).catch((err) => log.warn('cannot re-publish ports', { id: s.containerId, error: err }));
+      } else {
+        // The namespace is gone (stopped, or a host reboot): the container cannot be running.
         this.releaseEndpoints(s);
-        continue;
       }
-      await this.openPorts(s).catch((err) => log.warn('cannot re-publish ports', { id: s.containerId, error: err }));
+      if (JSON.stringify(s) !== before) this.sandboxes.put(s.containerId, s);
+    }
+    this.reconcileLeases();
+  }
+
+  /** Leases as the sandboxes say: an address is held exactly while a sandbox's endpoint has it. */
+  private reconcileLeases(): void {
+    const held = new Map<string, Record<string, string>>();
+    for (const s of this.sandboxes.values()) {
+      if (!s.netns) continue;
+      for (const e of Object.values(s.endpoints)) {
+        const m = held.get(e.networkId) ?? {};
+        m[e.ip] = s.containerId;
+        held.set(e.networkId, m);
+      }
+    }
+    for (const n of this.networks.values()) {
+      if (!n.leases) continue;
+      const want = held.get(n.Id) ?? {};
+      if (JSON.stringify(Object.entries(want).sort()) === JSON.stringify(Object.entries(n.leases.allocated).sort())) continue;
+      n.leases.allocated = want;
+      this.networks.put(n.Id, n);
     }
   }
 
@@ -312,8 +339,12 @@ export class NetworkService {
 
   // ---- containers ----------------------------------------------------------------------------------
 
-  /** At container create: checks the networks it names and records what it asked for. */
-  register(c: ContainerNetworkInput, endpointsConfig?: Record<string, EndpointSettings | null> | null): void {
+  /**
+   * At container create: checks the networks it names and records what it asked for. A network
+   * that does not exist (yet) fails the start, not the create, as with Docker: a 404 from create
+   * would make the docker CLI try to pull the image. strict (at start) throws it.
+   */
+  register(c: ContainerNetworkInput, endpointsConfig?: Record<string, EndpointSettings | null> | null, strict = false): void {
     const hc = c.HostConfig;
     const mode = hc.NetworkMode || 'default';
     const s: SandboxRecord = {
@@ -322,7 +353,11 @@ export class NetworkService {
       dns: hc.Dns ?? [], extraHosts: hc.ExtraHosts ?? [], hostname: c.Config.Hostname || c.Id.slice(0, 12), endpoints: {}, ports: [],
     };
     if (mode.startsWith('container:')) throw new InvalidArgument('berth does not support --network container:<id> yet');
+    portsToPublish(s.portBindings, undefined, false); // validates the keys
     if (s.mode === 'bridge') {
+      const wantedRefs = [mode === 'default' ? 'bridge' : mode, ...Object.keys(endpointsConfig ?? {}).map((r) => (r === 'default' ? 'bridge' : r))];
+      const unknown = wantedRefs.find((r) => !this.find(r));
+      if (unknown !== undefined && !strict) return; // start registers again, and fails if it is still missing
       const primary = this.resolve(mode === 'default' ? 'bridge' : mode);
       if (primary.Driver !== 'bridge') throw new InvalidArgument(`network ${primary.Name} cannot be used this way`);
       const cfg = endpointsConfig ?? {};
@@ -332,7 +367,6 @@ export class NetworkService {
         if (n.Id !== primary.Id) s.wanted[n.Id] = this.checkEndpoint(n, ec ?? {});
       }
     }
-    portsToPublish(s.portBindings, undefined, false); // validates the keys
     this.sandboxes.put(c.Id, s);
   }
 
@@ -351,37 +385,37 @@ export class NetworkService {
   /** At container start: the namespace with its endpoints and published ports, and /etc files. */
   async setUp(c: ContainerNetworkInput): Promise<SandboxSetup> {
     const containerId = c.Id;
-    if (!this.sandboxes.has(containerId)) this.register(c); // a container from before networking was recorded
+    if (!this.sandboxes.has(containerId)) this.register(c, undefined, true); // its network was unknown at create (or it predates networking)
     const s = this.sandboxes.get(containerId)!;
     if (s.mode === 'host') return { network: { mode: 'host' }, hosts: readFileSync('/etc/hosts', 'utf8'), resolvConf: hostResolvConf() };
     this.tearDownSandbox(s);
     s.netns = `berth-${containerId.slice(0, 12)}`;
-    this.sandboxes.put(containerId, s);
     try {
       ensureNetns(s.netns);
       let index = 0;
-      for (const networkId of Object.keys(s.wanted)) await this.attach(s, this.resolve(networkId), index++);
+      for (const networkId of Object.keys(s.wanted)) this.attach(s, this.resolve(networkId), index++);
       await this.openPorts(s);
+      this.sandboxes.put(containerId, s); // durable before the container can use its address
     } catch (err) {
       this.tearDownSandbox(s);
+      this.sandboxes.put(containerId, s);
       throw err;
     }
     return { network: { mode: 'path', path: netnsPath(s.netns) }, hosts: this.hostsFile(s), resolvConf: this.resolvConf(s) };
   }
 
-  private async attach(s: SandboxRecord, n: NetworkRecord, index: number): Promise<Endpoint> {
+  /** An address from the network's pool and a veth into the namespace; the caller records the sandbox. */
+  private attach(s: SandboxRecord, n: NetworkRecord, index: number): Endpoint {
     const pool = n.IPAM.Config[0]!;
     const subnet = parseSubnet(pool.Subnet);
     const ipam = new Ipam(subnet, parseIPv4(pool.Gateway), n.leases ?? { allocated: {}, cursor: 0 }, pool.IPRange ? parseSubnet(pool.IPRange) : subnet);
     const ip = ipam.allocate(s.containerId, s.wanted[n.Id]?.IPAMConfig?.IPv4Address || undefined);
-    n.leases = ipam.state;
-    this.networks.put(n.Id, n); // the lease is durable before anything can use the address
+    n.leases = ipam.state; // in memory: the sandbox record, written before use, is what restore() trusts
     const e: Endpoint = {
       networkId: n.Id, endpointId: newId(), ip, prefix: subnet.prefix, gateway: pool.Gateway, mac: macFor(ip),
       hostIf: `veth${randomBytes(4).toString('hex').slice(0, 7)}`, containerIf: `eth${index}`,
     };
     s.endpoints[n.Id] = e;
-    this.sandboxes.put(s.containerId, s);
     const hasDefault = Object.values(s.endpoints).some((x) => x !== e && !this.networks.get(x.networkId)?.Internal);
     addVeth({
       netns: s.netns!, hostIf: e.hostIf, containerIf: e.containerIf, bridge: n.bridge!, mac: e.mac, addressCidr: `${ip}/${subnet.prefix}`,
@@ -390,17 +424,14 @@ export class NetworkService {
     return e;
   }
 
-  private detach(s: SandboxRecord, networkId: string): void {
+  /** Releases the endpoint's address; its veth goes too unless the whole namespace is going. */
+  private detach(s: SandboxRecord, networkId: string, removeLink = true): void {
     const e = s.endpoints[networkId];
     if (!e) return;
-    deleteLink(e.hostIf);
+    if (removeLink) deleteLink(e.hostIf);
     const n = this.networks.get(networkId);
-    if (n?.leases) {
-      delete n.leases.allocated[e.ip];
-      this.networks.put(n.Id, n);
-    }
+    if (n?.leases && n.leases.allocated[e.ip] === s.containerId) delete n.leases.allocated[e.ip];
     delete s.endpoints[networkId];
-    this.sandboxes.put(s.containerId, s);
   }
 
   private async openPorts(s: SandboxRecord): Promise<void> {
@@ -415,10 +446,9 @@ export class NetworkService {
     for (const p of wanted) {
       const proxy = await openProxy(p, primary.ip);
       open.push(proxy);
-      done.push({ ...p, hostPort: proxy.port });
+      done.push({ hostIp: p.hostIp, hostPort: proxy.port, containerPort: p.containerPort, proto: p.proto });
     }
     s.ports = done;
-    this.sandboxes.put(s.containerId, s);
   }
 
   private closePorts(containerId: string): void {
@@ -426,20 +456,22 @@ export class NetworkService {
     this.proxies.delete(containerId);
   }
 
-  private releaseEndpoints(s: SandboxRecord): void {
-    for (const id of Object.keys(s.endpoints)) this.detach(s, id);
+  /** In memory only; see the top of this file for why that is safe. */
+  private releaseEndpoints(s: SandboxRecord, removeLinks = true): void {
+    for (const id of Object.keys(s.endpoints)) this.detach(s, id, removeLinks);
     s.netns = undefined;
     s.ports = [];
-    this.sandboxes.put(s.containerId, s);
   }
 
   private tearDownSandbox(s: SandboxRecord): void {
     this.closePorts(s.containerId);
-    this.releaseEndpoints(s);
+    // The namespace goes first and the kernel takes each veth pair with it, in the background (a
+    // synchronous link delete waits tens of ms for the kernel); then the addresses are free.
     deleteNetns(`berth-${s.containerId.slice(0, 12)}`);
+    this.releaseEndpoints(s, false);
   }
 
-  /** At container exit: veths, namespace, leases and published ports go. */
+  /** At container exit: published ports, namespace (and with it the veths) and leases go. */
   tearDown(containerId: string): void {
     const s = this.sandboxes.get(containerId);
     if (s) this.tearDownSandbox(s);
@@ -483,13 +515,14 @@ export class NetworkService {
     this.sandboxes.put(c.Id, s);
     if (c.running && s.netns) {
       try {
-        await this.attach(s, n, Math.max(-1, ...Object.values(s.endpoints).map((e) => Number(e.containerIf.slice(3)))) + 1);
+        this.attach(s, n, Math.max(-1, ...Object.values(s.endpoints).map((e) => Number(e.containerIf.slice(3)))) + 1);
       } catch (err) {
         this.detach(s, n.Id);
         delete s.wanted[n.Id];
         this.sandboxes.put(c.Id, s);
         throw err;
       }
+      this.sandboxes.put(c.Id, s);
     }
   }
 

@@ -22,9 +22,14 @@ const c = {
 const errnoNames: Record<number, string> = {};
 for (const [name, num] of Object.entries(osConstants.errno)) errnoNames[num as number] = name;
 
+/** 'ENOENT' for 2, and so on. */
+export function errnoName(errno: number): string {
+  return errnoNames[errno] ?? `E${errno}`;
+}
+
 export function sysError(call: string, path?: string): NodeJS.ErrnoException {
   const errno = koffi.errno();
-  const code = errnoNames[errno] ?? `E${errno}`;
+  const code = errnoName(errno);
   const err = new Error(`${call}${path ? ` ${path}` : ''}: ${code}`) as NodeJS.ErrnoException;
   err.code = code;
   err.errno = errno;
