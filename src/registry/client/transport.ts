@@ -135,7 +135,9 @@ export async function registryError(res: Response, what: string): Promise<Error>
   } catch {
     // Not JSON.
   }
-  const msg = detail || `${what}: unexpected status ${res.status}`;
+  // A HEAD answer has no body: say what docker says for a refusal without details.
+  const refused = res.status === 401 ? 'unauthorized: authentication required' : res.status === 403 ? 'denied: requested access to the resource is denied' : '';
+  const msg = detail || refused || `${what}: unexpected status ${res.status}`;
   if (res.status === 404) return new NotFound(msg);
   if (res.status === 401 || res.status === 403) return new Unauthorized(msg);
   if (res.status >= 500) return new Unavailable(msg);
