@@ -1,11 +1,13 @@
 // Side-by-side benchmark: the same scenarios on berthd, a reference dockerd and podman, reported as
-// times and ratios from one run. Usage: bench/run.sh [scenario...] (import, saveload, images, run, fifty, memory).
+// times and ratios from one run. Usage: bench/run.sh [scenario...] (import, saveload, images, run, fifty, registry, memory).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBerth, startDocker, startPodman, type Engine } from './engines.js';
 import { importBusybox, scenarioFifty, scenarioRunRm } from './containers.js';
+import { scenarioRegistryClient } from './registry.js';
+import { scenarioRegistryServer } from './registry-server.js';
 import { bigRootfs, scenarioIdleMemory, scenarioImages1000, scenarioImport, scenarioSaveLoad, type Result } from './scenarios.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,6 +53,8 @@ async function main(): Promise<void> {
     if (want('run') || want('fifty')) await attempt('busybox', async () => (importBusybox(engines, repo), []));
     if (want('run')) await attempt('run --rm', async () => scenarioRunRm(engines, repo));
     if (want('fifty')) await attempt('50 containers', async () => scenarioFifty(engines));
+    if (want('registry')) await attempt('registry pull/push', () => scenarioRegistryClient(engines, repo, cache));
+    if (want('registry')) await attempt('registry serve', () => scenarioRegistryServer());
     if (want('memory')) await attempt('memory', async () => ({ ...scenarioIdleMemory(engines), scenario: 'daemon memory after the scenarios (RSS)' }));
   } finally {
     for (const e of engines.reverse()) await e.stop().catch((err) => console.error(`stopping ${e.name}: ${err}`));

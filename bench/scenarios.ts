@@ -8,7 +8,7 @@ import { rssKiB, type Engine } from './engines.js';
 
 export interface Result {
   scenario: string;
-  unit: 's' | 'ms' | 'MiB';
+  unit: 's' | 'ms' | 'MiB' | 'MiB/s';
   values: Partial<Record<string, number>>;
   note?: string;
 }
