@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the reference engines (Debian's docker.io and podman) if missing, builds berth, and runs
-# the side-by-side scenarios. As root. Usage: bench/run.sh [import|saveload|images|run|network|fifty|memory]...
+# the side-by-side scenarios. As root. Usage: bench/run.sh [import|saveload|images|run|network|fifty|build|registry|memory]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()

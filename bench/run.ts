@@ -1,5 +1,5 @@
 // Side-by-side benchmark: the same scenarios on berthd, a reference dockerd and podman, reported as
-// times and ratios from one run. Usage: bench/run.sh [scenario...] (import, saveload, images, run, network, fifty, build, memory).
+// times and ratios from one run. Usage: bench/run.sh [scenario...] (import, saveload, images, run, network, fifty, build, registry, memory).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,8 @@ import { startBerth, startDocker, startPodman, type Engine } from './engines.js'
 import { importBusybox, scenarioFifty, scenarioRunRm } from './containers.js';
 import { scenarioBuild } from './build.js';
 import { scenarioNetwork } from './network.js';
+import { scenarioRegistryClient } from './registry.js';
+import { scenarioRegistryServer } from './registry-server.js';
 import { bigRootfs, scenarioIdleMemory, scenarioImages1000, scenarioImport, scenarioSaveLoad, type Result } from './scenarios.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -55,6 +57,8 @@ async function main(): Promise<void> {
     if (want('network')) await attempt('network', () => scenarioNetwork(engines));
     if (want('fifty')) await attempt('50 containers', async () => scenarioFifty(engines));
     if (want('build')) await attempt('build', () => scenarioBuild(engines, repo, cache));
+    if (want('registry')) await attempt('registry pull/push', () => scenarioRegistryClient(engines, repo, cache));
+    if (want('registry')) await attempt('registry serve', () => scenarioRegistryServer());
     if (want('memory')) await attempt('memory', async () => ({ ...scenarioIdleMemory(engines), scenario: 'daemon memory after the scenarios (RSS)' }));
   } finally {
     for (const e of engines.reverse()) await e.stop().catch((err) => console.error(`stopping ${e.name}: ${err}`));

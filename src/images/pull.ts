@@ -1,7 +1,9 @@
 // `docker pull`: resolve the manifest (choosing the platform from an index), fetch the config,
 // download up to three layers at a time into the content store (each verified against its
-// digest on commit: a mismatch is refused and nothing is kept), unpack them in order as they
-// arrive through the same LayerStore path as load, then record the image with its repo digest.
+// digest on commit: a mismatch is refused and nothing is kept), unpack them in order through the
+// same LayerStore path as load, then record the image with its repo digest. A layer whose parent
+// is in place unpacks while it downloads (its bytes handed over in memory), and is committed only
+// once its blob is verified; the compressed blob is the layer's stored form (no second, tar copy).
 import { InvalidArgument, NotFound } from '../errdefs/index.js';
 import { sha256, type Digest } from '../lib/digest.js';
 import { hostPlatform, isIndexMediaType, type Descriptor, type ImageConfig, type Index, type Manifest, type Platform } from '../lib/oci.js';
@@ -12,8 +14,12 @@ import type { CompressedBlobIndex, RemoteRepository } from './remote.js';
 import type { ProgressSink } from './types.js';
 import { familiarRepository, familiarString, formatReference, repositoryName, type Reference } from './reference.js';
 import { progressBar, throttle } from './progress.js';
+import { LiveBytes } from './live-bytes.js';
+import { Readable } from 'node:stream';
 
 export const MAX_CONCURRENT_DOWNLOADS = 3;
+/** Bytes a download may run ahead of its unpack (or hold for it before it starts). */
+const STREAM_AHEAD = 32 << 20;
 
 export interface PullOptions {
   platform?: string;
@@ -79,6 +85,7 @@ export async function pullImage(images: ImageService, blobs: CompressedBlobIndex
   const limit = limiter(MAX_CONCURRENT_DOWNLOADS);
   const abort = new AbortController();
   const byDigest = new Map<Digest, Promise<void>>();
+  const live = new Map<Digest, LiveBytes>();
   const downloads: Array<Promise<void> | undefined> = doc.layers.map((layer, i) => {
     const id = short(layer.digest);
     if (images.layers.get(chains[i]!)) {
@@ -88,7 +95,10 @@ export async function pullImage(images: ImageService, blobs: CompressedBlobIndex
     const same = byDigest.get(layer.digest);
     if (same) return same;
     progress({ status: 'Pulling fs layer', progressDetail: {}, id });
-    const p = limit(() => download(images, repo, layer, id, progress, abort.signal), () => progress({ status: 'Waiting', progressDetail: {}, id }));
+    const bytes = new LiveBytes(STREAM_AHEAD);
+    live.set(layer.digest, bytes);
+    const p = limit(() => download(images, repo, layer, id, progress, abort.signal, bytes), () => progress({ status: 'Waiting', progressDetail: {}, id }));
+    p.then(() => bytes.end(), (err) => bytes.end(err));
     byDigest.set(layer.digest, p);
     return p;
   });
@@ -100,11 +110,32 @@ export async function pullImage(images: ImageService, blobs: CompressedBlobIndex
     for (let i = 0; i < doc.layers.length; i++) {
       const layer = doc.layers[i]!;
       const id = short(layer.digest);
-      if (downloads[i]) {
-        await downloads[i];
-        progress({ status: 'Extracting', progressDetail: { current: 0, total: layer.size }, progress: progressBar(0, layer.size), id });
-        const { stream } = await decompress(await images.content.read(layer.digest));
-        await images.layers.unpack(stream as AsyncIterable<Buffer>, parent, diffIDs[i]!);
+      const downloaded = downloads[i];
+      if (downloaded) {
+        const bytes = live.get(layer.digest)!;
+        // The bytes as they arrive, unless too many arrived before this layer's turn.
+        const streamed = bytes.attach();
+        const extracting = () => progress({ status: 'Extracting', progressDetail: { current: 0, total: layer.size }, progress: progressBar(0, layer.size), id });
+        if (streamed) downloaded.then(extracting, () => {});
+        else {
+          await downloaded;
+          extracting();
+        }
+        try {
+          const source = streamed ? Readable.from(streamed) : await images.content.read(layer.digest);
+          const { stream } = await decompress(source);
+          await images.layers.unpack(stream as AsyncIterable<Buffer>, parent, diffIDs[i]!, {
+            blob: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size },
+            beforeCommit: () => downloaded,
+          });
+        } catch (err) {
+          bytes.drop();
+          // Garbage from a corrupt download fails the unpack first; the download's verdict
+          // (the digest mismatch) is the cause worth reporting.
+          throw (streamed && (await downloaded.then(() => undefined, (e: unknown) => e))) || err;
+        } finally {
+          bytes.drop();
+        }
         progress({ status: 'Pull complete', progressDetail: {}, id });
       }
       blobs.put(diffIDs[i]!, layer, repositoryName(ref));
@@ -112,6 +143,7 @@ export async function pullImage(images: ImageService, blobs: CompressedBlobIndex
     }
   } catch (err) {
     abort.abort();
+    for (const b of live.values()) b.drop();
     await Promise.allSettled(downloads);
     throw err;
   }
@@ -138,8 +170,10 @@ async function readVerified(repo: RemoteRepository, digest: Digest): Promise<Buf
 }
 
 /** Fetches one layer blob into the content store; commit verifies size and digest. */
-async function download(images: ImageService, repo: RemoteRepository, layer: Descriptor, id: string, progress: ProgressSink, signal: AbortSignal): Promise<void> {
+async function download(images: ImageService, repo: RemoteRepository, layer: Descriptor, id: string, progress: ProgressSink, signal: AbortSignal, live: LiveBytes): Promise<void> {
   if (await images.content.has(layer.digest)) {
+    // An unpack may already be waiting on these bytes.
+    for await (const c of await images.content.read(layer.digest)) await live.push(c as Buffer);
     progress({ status: 'Download complete', progressDetail: {}, id });
     return;
   }
@@ -148,13 +182,14 @@ async function download(images: ImageService, repo: RemoteRepository, layer: Des
     // A resumed ingest of an earlier run is dropped: the registry is asked for the whole blob.
     if (writer.offset > 0) {
       await writer.abort();
-      return await download(images, repo, layer, id, progress, signal);
+      return await download(images, repo, layer, id, progress, signal, live);
     }
     const { stream } = await repo.getBlob(layer.digest, signal);
     let current = 0;
     const report = throttle((n) => progress({ status: 'Downloading', progressDetail: { current: n, total: layer.size }, progress: progressBar(n, layer.size), id }));
     for await (const chunk of stream) {
       await writer.write(chunk as Buffer);
+      await live.push(chunk as Buffer);
       current += (chunk as Buffer).length;
       report(current);
     }

@@ -30,6 +30,12 @@ function gzipStream(source: Readable): Readable {
 async function compressedLayer(images: ImageService, blobs: CompressedBlobIndex, diffID: Digest): Promise<Descriptor & { sources: string[] }> {
   const known = blobs.get(diffID);
   if (known && (await images.content.has(known.digest))) return known;
+  // A pulled layer keeps only its compressed blob, which is what goes up.
+  const pulled = [...images.records.layers.values()].find((l) => l.diffID === diffID && l.blob.digest !== diffID);
+  if (pulled && (await images.content.has(pulled.blob.digest))) {
+    blobs.put(diffID, pulled.blob);
+    return { ...pulled.blob, sources: [] };
+  }
   const writer = await images.content.writer(`compress-${diffID}`);
   try {
     if (writer.offset > 0) {

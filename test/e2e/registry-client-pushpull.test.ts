@@ -4,6 +4,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { busyboxTar } from '../helpers/busybox.js';
@@ -100,6 +102,40 @@ test('pull by digest (dockerode) and mount into a sibling repository', async () 
   const pushed = await drain((await docker.getImage(`${registry.host}/other/copy:v1`).push({})) as unknown as NodeJS.ReadableStream);
   assert.ok(pushed.some((m) => /^Mounted from test\//.test(String(m['status']))), JSON.stringify(pushed));
   assert.ok(!pushed.some((m) => m['status'] === 'Pushed'), JSON.stringify(pushed));
+});
+
+test('a pulled layer is kept once, compressed: save and load keep the image, a push elsewhere sends the same blob', async () => {
+  const name = `${registry.host}/test/keepone`;
+  const id = await importBusybox(name);
+  const pushed = await drain((await docker.getImage(name).push({})) as unknown as NodeJS.ReadableStream);
+  assert.ok(!pushed.some((m) => m['error']), JSON.stringify(pushed));
+  const manifest = await (await fetch(`http://${registry.host}/v2/test/keepone/manifests/latest`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } })).json();
+  const layerDigest: string = manifest.layers[0].digest;
+  await docker.getImage(name).remove();
+  await drain((await docker.pull(name)) as NodeJS.ReadableStream);
+  // Only the compressed blob: the uncompressed tar (named by the diff ID) is not stored again.
+  const diffID = (await docker.getImage(name).inspect()).RootFS.Layers![0]!;
+  const blobs = readdirSync(path.join(daemon.dataRoot, 'content/blobs/sha256'));
+  assert.ok(blobs.includes(layerDigest.slice(7)));
+  assert.ok(!blobs.includes(diffID.slice(7)));
+
+  const saved: Buffer[] = [];
+  for await (const c of (await docker.getImage(name).get()) as unknown as AsyncIterable<Buffer>) saved.push(c);
+  await docker.getImage(name).remove();
+  await drain((await docker.loadImage(Readable.from([Buffer.concat(saved)]))) as unknown as NodeJS.ReadableStream);
+  assert.equal((await docker.getImage(name).inspect()).Id, id);
+
+  const other = await startRegistry();
+  try {
+    const target = `${other.host}/moved/keepone`;
+    await docker.getImage(name).tag({ repo: target, tag: 'latest' });
+    const out = await drain((await docker.getImage(target).push({})) as unknown as NodeJS.ReadableStream);
+    assert.ok(!out.some((m) => m['error']), JSON.stringify(out));
+    const moved = await (await fetch(`http://${other.host}/v2/moved/keepone/manifests/latest`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } })).json();
+    assert.equal(moved.layers[0].digest, layerDigest);
+  } finally {
+    await other.stop();
+  }
 });
 
 test('pull of a missing tag fails with the registry\'s message', async () => {

@@ -4,16 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { berthBin } from '../helpers/daemon.js';
 import { writeOciLayout } from '../helpers/oci-layout.js';
 import { startRegistry } from '../helpers/registry.js';
+import { startTokenService } from '../helpers/token-service.js';
 import { cryptHash } from '../../src/registry/server/bcrypt.js';
 
 const skopeo = ['/usr/bin/skopeo'].find((p) => existsSync(p));
@@ -85,39 +84,11 @@ test('htpasswd: skopeo pushes with --dest-creds; wrong or missing credentials ge
   assert.deepEqual(JSON.parse(tags.stdout).Tags, ['v1']);
 });
 
-/** A token service on loopback: Basic credentials in, an RS256 JWT granting the asked scope out. */
-async function startTokenService(t: { after(fn: () => void): void }, privateKey: ReturnType<typeof generateKeyPairSync>['privateKey'], seen: string[]) {
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url!, 'http://x');
-    const auth = req.headers.authorization ?? '';
-    const ok = auth === `Basic ${Buffer.from('bob:pw').toString('base64')}`;
-    seen.push(url.searchParams.getAll('scope').join(' '));
-    const access = ok
-      ? url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean).map((s) => {
-          const [type, ...rest] = s.split(':');
-          const actions = rest.pop()!.split(',');
-          return { type, name: rest.join(':'), actions };
-        })
-      : [];
-    const now = Math.floor(Date.now() / 1000);
-    const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT' })).toString('base64url');
-    const claims = Buffer.from(JSON.stringify({ iss: 'test-issuer', sub: ok ? 'bob' : '', aud: url.searchParams.get('service'), exp: now + 300, nbf: now - 1, iat: now, access })).toString('base64url');
-    const signature = sign('sha256', Buffer.from(`${header}.${claims}`), privateKey).toString('base64url');
-    res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify({ token: `${header}.${claims}.${signature}` }));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.after(() => server.close());
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
-}
-
 test('token auth: Bearer challenge, skopeo round trip through a token service, bad tokens refused', { skip: !skopeo }, async (t) => {
   const dir = tmp(t);
   writeOciLayout(path.join(dir, 'src'), 'v1');
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  writeFileSync(path.join(dir, 'token.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
-  const scopes: string[] = [];
-  const realm = await startTokenService(t, privateKey, scopes);
+  const { realm, publicKeyPem, scopes } = await startTokenService(t);
+  writeFileSync(path.join(dir, 'token.pem'), publicKeyPem);
   const reg = await startRegistry({ args: ['--token-realm', realm, '--token-service', 'berth-test', '--token-issuer', 'test-issuer', '--token-cert', path.join(dir, 'token.pem')] });
   t.after(() => reg.stop());
 

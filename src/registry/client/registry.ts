@@ -48,9 +48,12 @@ export class RepositoryClient {
   }
 
   async getBlob(digest: Digest, signal?: AbortSignal): Promise<{ stream: Readable; size: number }> {
-    const res = await this.transport.request('GET', `/v2/${this.path}/blobs/${digest}`, { scopes: this.scopes(false), signal });
-    if (!res.ok || !res.body) throw await registryError(res, `blob ${digest}`);
-    return { stream: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), size: Number(res.headers.get('content-length') ?? -1) };
+    const res = await this.transport.getStream(`/v2/${this.path}/blobs/${digest}`, { scopes: this.scopes(false), signal });
+    if (res.status < 200 || res.status > 299) {
+      const text = await readText(res.body);
+      throw await registryError(new Response(text, { status: res.status, headers: res.headers }), `blob ${digest}`);
+    }
+    return { stream: res.body, size: Number(res.headers.get('content-length') ?? -1) };
   }
 
   async hasBlob(digest: Digest): Promise<boolean> {
@@ -133,6 +136,12 @@ export class RepositoryClient {
     if (res.status !== 201) throw await registryError(res, `manifest ${reference}`);
     return sha256(bytes);
   }
+}
+
+async function readText(body: Readable): Promise<string> {
+  let s = '';
+  for await (const c of body) s += c;
+  return s;
 }
 
 /** `GET /v1/search` on the registry (Docker Hub's and distribution-compatible search). */

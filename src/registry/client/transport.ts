@@ -2,6 +2,9 @@
 // `/v2/` API over fetch (undici), and authentication on 401 (Basic, or a Bearer token fetched
 // from the challenge's realm, cached per scope and fetched again when refused).
 import { InvalidArgument, NotFound, Unauthorized, Unavailable } from '../../errdefs/index.js';
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
 import { basicAuth, parseChallenges, TokenCache, type Credentials } from './auth.js';
 
 export interface RegistryOptions {
@@ -31,6 +34,26 @@ export interface RequestInit2 {
 }
 
 const tokenCache = new TokenCache();
+
+// Blob bodies come through node:http: a Node stream, with about half the CPU per byte of fetch's
+// web streams (measured on a 60 MB blob). Not the undici package: importing it replaces the
+// dispatcher under Node's own fetch with one that fetch's headers do not satisfy.
+const MAX_REDIRECTS = 5;
+const keepAlive = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+
+function get(url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const mod = url.protocol === 'https:' ? https : http;
+    const req = mod.get(url, { headers, signal, agent: url.protocol === 'https:' ? keepAlive.https : keepAlive.http }, resolve);
+    req.on('error', reject);
+  });
+}
+
+export interface StreamedResponse {
+  status: number;
+  headers: Headers;
+  body: Readable;
+}
 
 export class RegistryTransport {
   readonly base: string;
@@ -67,6 +90,41 @@ export class RegistryTransport {
     await this.authenticate(res.headers.get('www-authenticate'), init.scopes ?? [], true);
     res = await send();
     return res;
+  }
+
+  /** A GET whose body is streamed (blobs), authenticated as request() does. */
+  async getStream(pathOrUrl: string, init: { scopes?: string[]; signal?: AbortSignal } = {}): Promise<StreamedResponse> {
+    const url = pathOrUrl.startsWith('http') ? pathOrUrl : this.url(pathOrUrl);
+    const send = async (): Promise<StreamedResponse> => {
+      const headers: Record<string, string> = {};
+      if (this.authHeader) headers['Authorization'] = this.authHeader;
+      try {
+        let at = new URL(url);
+        for (let hops = 0; ; hops++) {
+          const res = await get(at, headers, init.signal);
+          const location = res.headers.location;
+          if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && location && hops < MAX_REDIRECTS) {
+            res.resume();
+            const next = new URL(location, at);
+            // Credentials stay with the registry, as fetch does on a cross-origin redirect.
+            if (next.origin !== at.origin) delete headers['Authorization'];
+            at = next;
+            continue;
+          }
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+          return { status: res.statusCode ?? 0, headers: h, body: res };
+        }
+      } catch (err) {
+        const e = err as Error & { cause?: Error };
+        throw new Unavailable(`GET ${url}: ${e.cause?.message ?? e.message}`, { cause: err });
+      }
+    };
+    let res = await send();
+    if (res.status !== 401) return res;
+    res.body.resume();
+    await this.authenticate(res.headers.get('www-authenticate'), init.scopes ?? [], true);
+    return send();
   }
 
   /** Answers a challenge: Basic with the credentials, or a bearer token for `scopes`. */
@@ -135,7 +193,9 @@ export async function registryError(res: Response, what: string): Promise<Error>
   } catch {
     // Not JSON.
   }
-  const msg = detail || `${what}: unexpected status ${res.status}`;
+  // A HEAD answer has no body: say what docker says for a refusal without details.
+  const refused = res.status === 401 ? 'unauthorized: authentication required' : res.status === 403 ? 'denied: requested access to the resource is denied' : '';
+  const msg = detail || refused || `${what}: unexpected status ${res.status}`;
   if (res.status === 404) return new NotFound(msg);
   if (res.status === 401 || res.status === 403) return new Unauthorized(msg);
   if (res.status >= 500) return new Unavailable(msg);
