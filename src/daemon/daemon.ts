@@ -31,7 +31,7 @@ import { which } from '../lib/which.js';
 import type { DaemonConfig } from './config.js';
 import { EventBus } from './events.js';
 import { DataRootLock } from './lock.js';
-import { listen, parseHost } from './listen.js';
+import { checkFree, listen, parseHost } from './listen.js';
 
 export class Daemon {
   readonly events = new EventBus();
@@ -94,6 +94,8 @@ export class Daemon {
     mkdirSync(config.execRoot, { recursive: true, mode: 0o700 });
     const lock = DataRootLock.acquire(config.dataRoot);
     try {
+      const listeners = config.hosts.map(parseHost);
+      for (const l of listeners) await checkFree(l);
       const d = new Daemon(config, lock);
       await d.images.recover();
       await d.networks.restore();

@@ -70,10 +70,11 @@ export const imagesCommand: Command = {
           Digest: digest,
           ID: id,
           Repository: repo,
-          SharedSize: img.SharedSize >= 0 ? humanSize(img.SharedSize) : 'N/A',
+          // go-units HumanSize (4 digits) for these two, HumanSizeWithPrecision(3) for Size, as docker.
+          SharedSize: img.SharedSize >= 0 ? humanSize(img.SharedSize, 4) : 'N/A',
           Size: humanSize(img.Size),
           Tag: tag,
-          UniqueSize: img.SharedSize >= 0 ? humanSize(img.Size - img.SharedSize) : 'N/A',
+          UniqueSize: img.SharedSize >= 0 ? humanSize(img.Size - img.SharedSize, 4) : 'N/A',
           VirtualSize: humanSize(img.VirtualSize ?? img.Size, 4),
         });
       }

@@ -5,7 +5,8 @@ import type { Command } from '../command.js';
 import { confirm, filterFlag, filtersQuery, formatFlag, goJson } from './common.js';
 import { renderRows } from '../render/table.js';
 import { Template } from '../render/template.js';
-import { humanSize } from '../render/units.js';
+import { humanSize, timeAgo } from '../render/units.js';
+import { IMAGE_HEADERS } from './images.js';
 import { BERTH_VERSION } from '../../lib/version.js';
 
 export const versionCommand: Command = {
@@ -28,6 +29,8 @@ export const versionCommand: Command = {
     }
     const format = flags['format'] as string | undefined;
     if (format) {
+      goFieldNames(clientInfo);
+      if (server) goFieldNames(server);
       ctx.stdout.write(new Template(format === 'json' ? '{{json .}}' : format).execute({ Client: clientInfo, Server: server ?? null }) + '\n');
     } else {
       ctx.stdout.write(`Client:\n Version:           ${clientInfo.Version}\n API version:       ${clientInfo.ApiVersion}\n Node version:      ${process.versions.node}\n OS/Arch:           linux/${arch}\n`);
@@ -38,6 +41,16 @@ export const versionCommand: Command = {
     if (serverError) throw serverError;
   },
 };
+
+/**
+ * Templates name Go fields (`{{.Server.APIVersion}}`) where the JSON says ApiVersion: add them as
+ * non-enumerable aliases, so `{{json .}}` still prints only the JSON names.
+ */
+function goFieldNames(o: Record<string, unknown>): void {
+  for (const [go, json] of [['APIVersion', 'ApiVersion'], ['MinAPIVersion', 'MinAPIVersion']] as const) {
+    if (json in o && !(go in o)) Object.defineProperty(o, go, { value: o[json], enumerable: false });
+  }
+}
 
 export const infoCommand: Command = {
   path: ['system', 'info'],
@@ -107,11 +120,17 @@ export const dfCommand: Command = {
     const cacheSize = du.BuildCache.reduce((n, b) => n + b.Size, 0);
     if (flags['verbose']) {
       const rows = du.Images.map((i) => {
-        const [repo, tag] = i.RepoTags[0] ? [i.RepoTags[0].slice(0, i.RepoTags[0].lastIndexOf(':')), i.RepoTags[0].slice(i.RepoTags[0].lastIndexOf(':') + 1)] : ['<none>', '<none>'];
-        return { Repository: repo, Tag: tag, ID: i.Id.slice(7, 19), CreatedSince: '', Size: humanSize(i.Size), SharedSize: humanSize(Math.max(0, i.SharedSize)), UniqueSize: humanSize(i.Size - Math.max(0, i.SharedSize)), Containers: String(i.Containers) };
+        // Only the first tag, and none for a dangling image, as docker prints it.
+        const first = i.RepoTags?.[0] && i.RepoTags[0] !== '<none>:<none>' ? i.RepoTags[0] : undefined;
+        const [repo, tag] = first ? [first.slice(0, first.lastIndexOf(':')), first.slice(first.lastIndexOf(':') + 1)] : ['<none>', '<none>'];
+        return {
+          Repository: repo, Tag: tag, ID: i.Id.slice(7, 19), CreatedSince: timeAgo(i.Created), Size: humanSize(i.Size),
+          SharedSize: humanSize(Math.max(0, i.SharedSize), 4), UniqueSize: humanSize(i.Size - Math.max(0, i.SharedSize), 4),
+          Containers: i.Containers >= 0 ? String(i.Containers) : 'N/A',
+        };
       });
       ctx.stdout.write('Images space usage:\n\n');
-      ctx.stdout.write(renderRows(rows, undefined, '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}', { ID: 'IMAGE ID', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE' }));
+      ctx.stdout.write(renderRows(rows, undefined, '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}', IMAGE_HEADERS));
       ctx.stdout.write('\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND   LOCAL VOLUMES   SIZE      CREATED   STATUS    NAMES\n');
       const volumeRows = du.Volumes.map((v) => ({ Name: v.Name, Links: String(v.UsageData?.RefCount ?? 0), Size: (v.UsageData?.Size ?? -1) >= 0 ? humanSize(v.UsageData!.Size) : 'N/A' }));
       ctx.stdout.write('\nLocal Volumes space usage:\n\n' + renderRows(volumeRows, undefined, '{{.Name}}\t{{.Links}}\t{{.Size}}', { Name: 'VOLUME NAME', Links: 'LINKS', Size: 'SIZE' }));
