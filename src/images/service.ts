@@ -135,9 +135,13 @@ export class ImageService {
       if (since && !since.every((t) => img.created > t)) continue;
       if (until && !until.every((t) => Date.parse(img.created) <= t)) continue;
       let tags = this.tagsOf(img.id);
+      let digests = this.digestsOf(img);
       if (f['reference']) {
-        tags = tags.filter((t) => f['reference']!.some((p) => matchesReference(t, p)));
-        if (tags.length === 0) continue;
+        // As Docker: only the matching tags and digests are listed, and an image needs one of them.
+        const matches = (r: string) => f['reference']!.some((p) => matchesReference(r, p));
+        tags = tags.filter(matches);
+        digests = digests.filter(matches);
+        if (tags.length === 0 && digests.length === 0) continue;
       }
       const size = this.size(img);
       const shared = opts.sharedSize
@@ -147,7 +151,7 @@ export class ImageService {
         Id: img.id,
         ParentId: img.parent ?? '',
         RepoTags: tags,
-        RepoDigests: this.digestsOf(img),
+        RepoDigests: digests,
         Created: Math.floor(Date.parse(img.created) / 1000),
         Size: size,
         SharedSize: shared,
