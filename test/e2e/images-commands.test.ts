@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { busyboxTar } from '../helpers/busybox.js';
@@ -82,8 +82,9 @@ test('import: from a file, from stdin with -c CMD/ENV/WORKDIR/LABEL/ENTRYPOINT/E
     Entrypoint: ['/bin/sh', '-c'], ExposedPorts: { '80/tcp': {} }, User: 'nobody',
   });
   assert.equal(ok('inspect', '-f', '{{.Comment}}', 'imgs/web:1'), 'web image\n');
-  // The same rootfs twice: one layer on disk.
+  // The same rootfs twice: one layer, unpacked once into one snapshot directory.
   assert.equal(ok('inspect', '-f', '{{index .RootFS.Layers 0}}', 'imgs/base:1'), ok('inspect', '-f', '{{index .RootFS.Layers 0}}', 'imgs/web:1'));
+  assert.equal(readdirSync(path.join(daemon.dataRoot, 'snapshots', 'snapshots')).length, 1);
   await sleep(1100);
   ids['small'] = run(berthBin, ['import', '-c', 'LABEL team=edge', '-', 'other/small:2'], smallTar('hello', 'hi')).out.trim();
   ok('tag', 'other/small:2', 'other/small:latest');
