@@ -13,7 +13,7 @@ import { ContainerFiles, ContainerService, ExecManager } from '../containers/ind
 import { Runtime } from '../runtime/index.js';
 import { NetworkService } from '../network/index.js';
 import { networkRoutes, type NetworksBackend } from '../api/routes/networks.js';
-import { containerRoutes, type ContainersBackend } from '../api/routes/containers.js';
+import { containerRoutes, summary, type ContainersBackend } from '../api/routes/containers.js';
 import { execRoutes } from '../api/routes/exec.js';
 import { ApiServer, type Route } from '../api/server.js';
 import { systemRoutes, type SystemBackend } from '../api/routes/system.js';
@@ -209,7 +209,14 @@ export class Daemon {
       },
       diskUsage: async () => {
         const images = this.images.list({ all: true, sharedSize: true, containers: true }).map((i) => ({ ...i, Containers: Math.max(0, i.Containers) }));
-        return { LayersSize: this.images.usageTotal(), Images: images, Containers: [], Volumes: this.volumes.list({}, true), BuildCache: [] };
+        // Each container with the size of its writable layer (SizeRw) and of everything it sees.
+        const backend = this.containersBackend();
+        const containers = await Promise.all(this.containers.all().map(async (c) => {
+          const rw = await this.snapshotter.usage(c.snapshotKey).then((u) => u.size, () => 0);
+          const imageSize = images.find((i) => i.Id === c.Image)?.Size ?? 0;
+          return { ...summary(c, c.Config.Image ?? backend.imageName(c.Image), backend), SizeRw: rw, SizeRootFs: rw + imageSize };
+        }));
+        return { LayersSize: this.images.usageTotal(), Images: images, Containers: containers, Volumes: this.volumes.list({}, true), BuildCache: [] };
       },
       subscribe: (fn, since) => this.events.subscribe(fn, since),
     };

@@ -287,3 +287,20 @@ test('save -o of several images, then load -i: every tag, ID and history entry c
   assert.equal(nofile.code, 1);
   assert.match(nofile.err, /no such file or directory/);
 });
+
+test('system df counts containers by their writable layers (running ones are not reclaimable)', () => {
+  ok('run', '--name', 'df-writer', 'imgs/web:1', 'dd if=/dev/zero of=/blob bs=1k count=300 2>/dev/null'); // ENTRYPOINT is sh -c
+  ok('create', '--name', 'df-idle', 'imgs/web:1', 'true');
+  try {
+    const du = JSON.parse(execFileSync('curl', ['-s', '--unix-socket', daemon.socket, 'http://x/system/df'], { encoding: 'utf8' }));
+    const writer = du.Containers.find((c: { Names: string[] }) => c.Names[0] === '/df-writer');
+    assert.equal(writer.SizeRw, 300 * 1024);
+    assert.equal(writer.SizeRootFs, 300 * 1024 + du.Images.find((i: { Id: string }) => i.Id === ids['web']).Size);
+    assert.equal(du.Containers.length, 2);
+    assert.equal(same('system', 'df', '--format', '{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}').split('\n')[1], 'Containers 2 0 307.2kB 307.2kB (100%)');
+    const verbose = sameModuloClock('system', 'df', '-v');
+    assert.match(verbose, /\nCONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES\n[a-f0-9]{12} +imgs\/web:1 +"\/bin\/sh -c 'dd if=\/…" +0 +307kB .* Exited \(0\) .* df-writer\n[a-f0-9]{12} +imgs\/web:1 +"\/bin\/sh -c true" +0 +0B .* Created +df-idle\n/);
+  } finally {
+    ok('rm', 'df-writer', 'df-idle');
+  }
+});

@@ -40,7 +40,8 @@ function statusText(c: ContainerRecord): string {
   return `Exited (${st.ExitCode}) ${humanSince(st.FinishedAt)} ago`;
 }
 
-function summary(c: ContainerRecord, imageName: string, b?: ContainersBackend) {
+/** A container as GET /containers/json lists it (also used by GET /system/df). */
+export function summary(c: ContainerRecord, imageName: string, b?: ContainersBackend) {
   const command = [c.Path, ...c.Args].map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
   return {
     Id: c.Id, Names: [c.Name], Image: imageName, ImageID: c.Image, Command: command,
