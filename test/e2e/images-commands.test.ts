@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { busyboxTar } from '../helpers/busybox.js';
+import { busyboxTar, extractBusybox } from '../helpers/busybox.js';
 import { berthBin, dockerCli, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startRegistry } from '../helpers/distribution.js';
 
@@ -303,4 +303,42 @@ test('system df counts containers by their writable layers (running ones are not
   } finally {
     ok('rm', 'df-writer', 'df-idle');
   }
+});
+
+test('rmi -f of an image stopped containers use deletes it as Docker does; the containers keep working and free its layers when removed', async () => {
+  // busybox plus a file: a layer of its own, shared with no other image.
+  const dir = path.join(tmp, 'rootfs-doomed');
+  extractBusybox(dir);
+  writeFileSync(path.join(dir, 'doomed'), 'still here\n');
+  const id = run(berthBin, ['import', '-', 'doomed:1'], execFileSync('tar', ['-C', dir, '-cf', '-', '.'], { maxBuffer: 1 << 26 })).out.trim();
+  const snapshots = () => readdirSync(path.join(daemon.dataRoot, 'snapshots', 'snapshots')).length;
+  const c1 = ok('create', '--name', 'doomed-a', 'doomed:1', 'cat', '/doomed').trim();
+  const c2 = ok('create', '--name', 'doomed-b', 'doomed:1', 'true').trim();
+  const before = snapshots();
+  // Without -f: Docker's soft conflict. With -f: untagged and deleted, but no layer lines, since
+  // the containers hold the layer.
+  assert.match(berth('rmi', 'doomed:1').err, /unable to remove repository reference "doomed:1" \(must force\)/);
+  assert.equal(ok('rmi', '-f', 'doomed:1'), `Untagged: doomed:1\nDeleted: ${id}\n`);
+  assert.equal(berth('image', 'inspect', id).code, 1);
+  assert.equal(ok('images', '-a', '-q', '--no-trunc').includes(id), false);
+  // The containers still start, diff and commit, also after a restart (whose garbage collection
+  // must keep the deleted image's config and layer for them).
+  await daemon.restart();
+  assert.equal(snapshots(), before);
+  assert.equal(ok('start', '-a', 'doomed-a'), 'still here\n');
+  ok('diff', 'doomed-a');
+  const committed = ok('commit', 'doomed-a', 'doomed:saved').trim();
+  assert.match(committed, /^sha256:/);
+  ok('rmi', 'doomed:saved');
+  ok('rm', c1);
+  assert.equal(snapshots(), before - 1, "doomed-a's own snapshot went; the image's layer stays for doomed-b");
+  ok('rm', c2);
+  assert.equal(snapshots(), before - 3, "the last container took the deleted image's layer with it");
+  // Same by ID, with a fresh image and container.
+  const id2 = run(berthBin, ['import', '-', 'doomed:2'], smallTar('doomed2', 'x')).out.trim();
+  const c3 = ok('create', '--name', 'doomed-c', 'doomed:2', 'x').trim();
+  assert.match(berth('rmi', id2.slice(7, 19)).err, /\(must be forced\) - image is being used by stopped container/);
+  assert.equal(ok('rmi', '-f', id2.slice(7, 19)), `Untagged: doomed:2\nDeleted: ${id2}\n`);
+  ok('rm', c3);
+  assert.equal(snapshots(), before - 3);
 });
