@@ -158,6 +158,17 @@ export class Daemon {
       const ref = this.images.records.refsOf(id as never).find((r) => !r.includes('@'));
       return ref ? familiarString(parseReference(ref)) : id.slice(7, 19);
     };
+    // As dockerd: once the name was re-tagged to another image or the image was deleted, the ID.
+    b.listedImage = (c) => {
+      const name = c.Config.Image;
+      if (!name) return b.imageName(c.Image);
+      try {
+        if (this.images.resolve(name).id === c.Image) return name;
+      } catch {
+        // the name no longer resolves
+      }
+      return c.Image;
+    };
     b.networkSettings = (id: string) => this.networks.settings(id);
     b.portSummary = (id: string) => this.networks.portSummary(id);
     return b;
@@ -214,7 +225,7 @@ export class Daemon {
         const containers = await Promise.all(this.containers.all().map(async (c) => {
           const rw = await this.snapshotter.usage(c.snapshotKey).then((u) => u.size, () => 0);
           const imageSize = images.find((i) => i.Id === c.Image)?.Size ?? 0;
-          return { ...summary(c, c.Config.Image ?? backend.imageName(c.Image), backend), SizeRw: rw, SizeRootFs: rw + imageSize };
+          return { ...summary(c, backend.listedImage(c), backend), SizeRw: rw, SizeRootFs: rw + imageSize };
         }));
         return { LayersSize: this.images.usageTotal(), Images: images, Containers: containers, Volumes: this.volumes.list({}, true), BuildCache: [] };
       },

@@ -321,6 +321,9 @@ test('rmi -f of an image stopped containers use deletes it as Docker does; the c
   assert.equal(ok('rmi', '-f', 'doomed:1'), `Untagged: doomed:1\nDeleted: ${id}\n`);
   assert.equal(berth('image', 'inspect', id).code, 1);
   assert.equal(ok('images', '-a', '-q', '--no-trunc').includes(id), false);
+  // ps names the image by ID now that its name is gone, as dockerd does.
+  assert.equal(same('ps', '-a', '--filter', 'name=doomed-a', '--format', '{{.Image}}'), `${id.slice(7, 19)}\n`);
+  assert.equal(same('ps', '-a', '--no-trunc', '--filter', 'name=doomed-a', '--format', '{{.Image}}'), `${id}\n`);
   // The containers still start, diff and commit, also after a restart (whose garbage collection
   // must keep the deleted image's config and layer for them).
   await daemon.restart();

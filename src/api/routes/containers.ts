@@ -12,6 +12,8 @@ import { mountPointsOf } from '../../volumes/index.js';
 
 export type ContainersBackend = ContainerService & {
   imageName(id: string): string;
+  /** What a list shows as the image: the name it was created from while that still names its image, else the ID. */
+  listedImage(c: ContainerRecord): string;
   execIDs(id: string): string[];
   files: ContainerFiles;
   /** From the network service: NetworkSettings and the Ports of the list. */
@@ -200,7 +202,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       let list = b.all().filter((c) => (all || (limit !== undefined && limit > 0) || c.State.Running) && matches(c, f, b.imageName(c.Image)));
       list.sort((x, y) => Date.parse(y.Created) - Date.parse(x.Created));
       if (limit !== undefined && limit > 0) list = list.slice(0, limit);
-      sendJson(r.res, 200, list.map((c) => summary(c, c.Config.Image ?? b.imageName(c.Image), b)));
+      sendJson(r.res, 200, list.map((c) => summary(c, b.listedImage(c), b)));
     } },
     { method: 'GET', path: '/containers/{id}/json', handler: (r) => sendJson(r.res, 200, inspect(b.resolve(r.params['id']!), b)) },
     { method: 'POST', path: '/containers/{id}/start', handler: async (r) => {
