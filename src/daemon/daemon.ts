@@ -58,7 +58,8 @@ export class Daemon {
       root: path.join(root, 'images'),
       content: this.content,
       snapshotter: this.snapshotter,
-      onEvent: (e) => this.events.publish('image', e.Action, e.id, e.name ? { name: e.name } : {}),
+      // Untag names the image ID, not the tag, as dockerd's events do.
+      onEvent: (e) => this.imageEvent(e.Action, e.id, e.Action === 'untag' ? undefined : e.name),
     });
     const runtime = new Runtime({
       runc: which('runc') ?? '/usr/sbin/runc', conmon: which('conmon') ?? '/usr/bin/conmon', runcRoot: path.join(config.execRoot, 'runc'),
@@ -110,6 +111,12 @@ export class Daemon {
       lock.release();
       throw err;
     }
+  }
+
+  /** An image event as dockerd logs it: the image's labels (while it exists) and a name, the ID by default. */
+  private imageEvent(action: string, id: string, name?: string): void {
+    const labels = this.images.records.images.get(id as never)?.labels ?? {};
+    this.events.publish('image', action, id, { ...labels, name: name ?? id });
   }
 
   private engineId(): string {
@@ -262,16 +269,30 @@ export class Daemon {
       save: (names) => {
         if (!names.length) throw new InvalidArgument('no images specified');
         const selected = selectForSave(images, names);
-        for (const s of selected) this.events.publish('image', 'save', s.id);
+        for (const s of selected) this.imageEvent('save', s.id);
         return saveImages(images, selected);
       },
       load: async (body) => {
         const lines = await loadImages(images, body, tmp);
-        for (const l of lines) if (l.startsWith('Loaded image')) this.events.publish('image', 'load', l.replace(/^Loaded image( ID)?: /, ''));
+        // One load event per image, by ID (its tags got tag events).
+        const loaded = new Set<string>();
+        for (const l of lines) {
+          if (!l.startsWith('Loaded image')) continue;
+          try {
+            loaded.add(images.resolve(l.replace(/^Loaded image( ID)?: /, '')).id);
+          } catch {
+            // removed meanwhile
+          }
+        }
+        for (const id of loaded) this.imageEvent('load', id);
         return lines;
       },
       pull: (name, tag, opts, progress) => this.registry.pull(name, tag, opts, progress),
-      prune: (o) => images.prune({ filters: o.filters, all: o.filters?.['dangling']?.[0] === 'false' }),
+      prune: async (o) => {
+        const report = await images.prune({ filters: o.filters, all: o.filters?.['dangling']?.[0] === 'false' });
+        this.events.publish('image', 'prune', '', { reclaimed: String(report.SpaceReclaimed) });
+        return report;
+      },
     };
   }
 

@@ -345,3 +345,31 @@ test('rmi -f of an image stopped containers use deletes it as Docker does; the c
   ok('rm', c3);
   assert.equal(snapshots(), before - 3);
 });
+
+test('events: image actions named as dockerd names them (tag, import, save, untag, delete, load, prune)', async () => {
+  await sleep(1100); // keep earlier tests' events out of the window
+  const since = String(Math.floor(Date.now() / 1000));
+  const id = run(berthBin, ['import', '-c', 'LABEL ev=yes', '-', 'ev/x:1'], smallTar('ev', 'e')).out.trim();
+  ok('tag', 'ev/x:1', 'ev/x:2');
+  const file = path.join(tmp, 'ev.tar');
+  ok('save', '-o', file, 'ev/x:1');
+  ok('rmi', 'ev/x:2');
+  ok('rmi', 'ev/x:1');
+  ok('load', '-i', file);
+  ok('image', 'prune', '-f');
+  const until = String(Math.floor(Date.now() / 1000) + 1);
+  const out = same('events', '--since', since, '--until', until, '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}');
+  assert.equal(out, [
+    `tag ${id} {"ev":"yes","name":"ev/x:1"}`,
+    `import ${id} {"ev":"yes","name":"${id}"}`,
+    `tag ${id} {"ev":"yes","name":"ev/x:2"}`,
+    `save ${id} {"ev":"yes","name":"${id}"}`,
+    `untag ${id} {"ev":"yes","name":"${id}"}`,
+    `untag ${id} {"ev":"yes","name":"${id}"}`,
+    `delete ${id} {"name":"${id}"}`,
+    `tag ${id} {"ev":"yes","name":"ev/x:1"}`,
+    `load ${id} {"ev":"yes","name":"${id}"}`,
+    'prune  {"reclaimed":"0"}', // no actor ID, as dockerd's
+    '',
+  ].join('\n'));
+});
