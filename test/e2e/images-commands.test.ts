@@ -283,9 +283,10 @@ test('save -o of several images, then load -i: every tag, ID and history entry c
   const junk = run(berthBin, ['load'], 'this is not an archive');
   assert.equal(junk.code, 1);
   assert.match(junk.err, /^Error response from daemon: /);
-  const nofile = berth('load', '-i', path.join(tmp, 'missing.tar'));
-  assert.equal(nofile.code, 1);
-  assert.match(nofile.err, /no such file or directory/);
+  const missing = path.join(tmp, 'missing.tar');
+  assert.equal(same('load', '-i', missing), '');
+  assert.equal(berth('load', '-i', missing).err, `open ${missing}: no such file or directory\n`);
+  assert.equal(berth('load', '-i', tmp).err, `open ${tmp}: is a directory\n`);
 });
 
 test('system df counts containers by their writable layers (running ones are not reclaimable)', () => {
