@@ -10,7 +10,8 @@ export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
 const LOG_FILE = '/var/log/berthd.log';
 
 export function selectHost(flagHost: string | undefined, env: NodeJS.ProcessEnv): { host: string; explicit: boolean } {
-  const explicit = flagHost ?? env['DOCKER_HOST'] ?? env['BERTH_HOST'];
+  // An empty variable counts as unset, as in the docker CLI (`DOCKER_HOST= docker ...`).
+  const explicit = flagHost || env['DOCKER_HOST'] || env['BERTH_HOST'];
   return explicit ? { host: normalizeHost(explicit), explicit: true } : { host: DEFAULT_HOST, explicit: false };
 }
 

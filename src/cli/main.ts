@@ -149,6 +149,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that went away (`berth images | head -1`) ends the command quietly, as a Go CLI dies
+// of SIGPIPE, instead of an unhandled EPIPE with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -59,10 +59,9 @@ function goMode(mode: number): number {
 export class ContainerFiles {
   constructor(private readonly containers: ContainerService, private readonly images: ImageService) {}
 
+  /** The image's layer dirs, nearest first, from the container's own snapshot (its image may be rmi -f'd). */
   private async lowerDirs(c: ContainerRecord): Promise<string[]> {
-    const top = this.images.topChainID(c.Image as Digest);
-    if (!top) return [];
-    return [await this.images.snapshotter.upperDir(top), ...(await this.images.snapshotter.lowerDirsOf(top))];
+    return this.images.snapshotter.lowerDirsOf(c.snapshotKey);
   }
 
   /** Mount targets the runtime made in the upper dir that the image does not have. */
@@ -147,10 +146,10 @@ export class ContainerFiles {
     try {
       const upper = await this.images.snapshotter.upperDir(c.snapshotKey);
       const skip = await this.runtimeArtifacts(c, upper);
-      const parentChain = this.images.topChainID(c.Image as Digest);
+      const parentChain = (await this.images.snapshotter.stat(c.snapshotKey)).parent as Digest | undefined;
       const entries = readdirSync(upper).filter((n) => !skip(n));
       const layer = entries.length ? await this.images.layers.unpack(diffUpper(upper, undefined, skip) as AsyncIterable<Buffer>, parentChain) : undefined;
-      const base = await this.images.config(c.Image);
+      const base = await this.images.records.config(c.Image as Digest); // by ID: the image record may be gone
       const now = new Date().toISOString();
       const cc = c.Config;
       let run: ImageRunConfig = {

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch, writeF
 import path from 'node:path';
 import { Conflict, InvalidArgument, NotFound } from '../errdefs/index.js';
 import { log } from '../lib/log.js';
+import type { Digest } from '../lib/digest.js';
 import { isMountPoint, mountAll, unmountRecursive } from '../lib/sys/index.js';
 import { RecordStore } from '../metadata/index.js';
 import type { ImageService } from '../images/index.js';
@@ -477,6 +478,7 @@ export class ContainerService {
     await this.images.snapshotter.remove(c.snapshotKey).catch(() => {});
     this.networks?.forget(c.Id); // network
     this.records.delete(c.Id);
+    await this.images.releaseDeleted(c.Image as Digest).catch(() => {}); // its image, if rmi -f deleted it
     rmSync(this.bundle(c.Id), { recursive: true, force: true });
     rmSync(this.runtime.exitFile(c.Id), { force: true });
     rmSync(path.join(this.runtime.config.socketDir, c.Id), { force: true });

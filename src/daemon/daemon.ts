@@ -13,7 +13,7 @@ import { ContainerFiles, ContainerService, ExecManager } from '../containers/ind
 import { Runtime } from '../runtime/index.js';
 import { NetworkService } from '../network/index.js';
 import { networkRoutes, type NetworksBackend } from '../api/routes/networks.js';
-import { containerRoutes, type ContainersBackend } from '../api/routes/containers.js';
+import { containerRoutes, summary, type ContainersBackend } from '../api/routes/containers.js';
 import { execRoutes } from '../api/routes/exec.js';
 import { ApiServer, type Route } from '../api/server.js';
 import { systemRoutes, type SystemBackend } from '../api/routes/system.js';
@@ -31,7 +31,7 @@ import { which } from '../lib/which.js';
 import type { DaemonConfig } from './config.js';
 import { EventBus } from './events.js';
 import { DataRootLock } from './lock.js';
-import { listen, parseHost } from './listen.js';
+import { checkFree, listen, parseHost } from './listen.js';
 
 export class Daemon {
   readonly events = new EventBus();
@@ -58,7 +58,8 @@ export class Daemon {
       root: path.join(root, 'images'),
       content: this.content,
       snapshotter: this.snapshotter,
-      onEvent: (e) => this.events.publish('image', e.Action, e.id, e.name ? { name: e.name } : {}),
+      // Untag names the image ID, not the tag, as dockerd's events do.
+      onEvent: (e) => this.imageEvent(e.Action, e.id, e.Action === 'untag' ? undefined : e.name),
     });
     const runtime = new Runtime({
       runc: which('runc') ?? '/usr/sbin/runc', conmon: which('conmon') ?? '/usr/bin/conmon', runcRoot: path.join(config.execRoot, 'runc'),
@@ -94,6 +95,8 @@ export class Daemon {
     mkdirSync(config.execRoot, { recursive: true, mode: 0o700 });
     const lock = DataRootLock.acquire(config.dataRoot);
     try {
+      const listeners = config.hosts.map(parseHost);
+      for (const l of listeners) await checkFree(l);
       const d = new Daemon(config, lock);
       await d.images.recover();
       await d.networks.restore();
@@ -108,6 +111,12 @@ export class Daemon {
       lock.release();
       throw err;
     }
+  }
+
+  /** An image event as dockerd logs it: the image's labels (while it exists) and a name, the ID by default. */
+  private imageEvent(action: string, id: string, name?: string): void {
+    const labels = this.images.records.images.get(id as never)?.labels ?? {};
+    this.events.publish('image', action, id, { ...labels, name: name ?? id });
   }
 
   private engineId(): string {
@@ -155,6 +164,17 @@ export class Daemon {
     b.imageName = (id: string) => {
       const ref = this.images.records.refsOf(id as never).find((r) => !r.includes('@'));
       return ref ? familiarString(parseReference(ref)) : id.slice(7, 19);
+    };
+    // As dockerd: once the name was re-tagged to another image or the image was deleted, the ID.
+    b.listedImage = (c) => {
+      const name = c.Config.Image;
+      if (!name) return b.imageName(c.Image);
+      try {
+        if (this.images.resolve(name).id === c.Image) return name;
+      } catch {
+        // the name no longer resolves
+      }
+      return c.Image;
     };
     b.networkSettings = (id: string) => this.networks.settings(id);
     b.portSummary = (id: string) => this.networks.portSummary(id);
@@ -207,7 +227,14 @@ export class Daemon {
       },
       diskUsage: async () => {
         const images = this.images.list({ all: true, sharedSize: true, containers: true }).map((i) => ({ ...i, Containers: Math.max(0, i.Containers) }));
-        return { LayersSize: this.images.usageTotal(), Images: images, Containers: [], Volumes: this.volumes.list({}, true), BuildCache: [] };
+        // Each container with the size of its writable layer (SizeRw) and of everything it sees.
+        const backend = this.containersBackend();
+        const containers = await Promise.all(this.containers.all().map(async (c) => {
+          const rw = await this.snapshotter.usage(c.snapshotKey).then((u) => u.size, () => 0);
+          const imageSize = images.find((i) => i.Id === c.Image)?.Size ?? 0;
+          return { ...summary(c, backend.listedImage(c), backend), SizeRw: rw, SizeRootFs: rw + imageSize };
+        }));
+        return { LayersSize: this.images.usageTotal(), Images: images, Containers: containers, Volumes: this.volumes.list({}, true), BuildCache: [] };
       },
       subscribe: (fn, since) => this.events.subscribe(fn, since),
     };
@@ -242,16 +269,30 @@ export class Daemon {
       save: (names) => {
         if (!names.length) throw new InvalidArgument('no images specified');
         const selected = selectForSave(images, names);
-        for (const s of selected) this.events.publish('image', 'save', s.id);
+        for (const s of selected) this.imageEvent('save', s.id);
         return saveImages(images, selected);
       },
       load: async (body) => {
         const lines = await loadImages(images, body, tmp);
-        for (const l of lines) if (l.startsWith('Loaded image')) this.events.publish('image', 'load', l.replace(/^Loaded image( ID)?: /, ''));
+        // One load event per image, by ID (its tags got tag events).
+        const loaded = new Set<string>();
+        for (const l of lines) {
+          if (!l.startsWith('Loaded image')) continue;
+          try {
+            loaded.add(images.resolve(l.replace(/^Loaded image( ID)?: /, '')).id);
+          } catch {
+            // removed meanwhile
+          }
+        }
+        for (const id of loaded) this.imageEvent('load', id);
         return lines;
       },
       pull: (name, tag, opts, progress) => this.registry.pull(name, tag, opts, progress),
-      prune: (o) => images.prune({ filters: o.filters, all: o.filters?.['dangling']?.[0] === 'false' }),
+      prune: async (o) => {
+        const report = await images.prune({ filters: o.filters, all: o.filters?.['dangling']?.[0] === 'false' });
+        this.events.publish('image', 'prune', '', { reclaimed: String(report.SpaceReclaimed) });
+        return report;
+      },
     };
   }
 

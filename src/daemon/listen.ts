@@ -30,11 +30,29 @@ function socketAnswers(p: string): Promise<boolean> {
   });
 }
 
+/**
+ * Refuses a unix socket another process answers on. Called before the daemon builds anything, so
+ * a refused start leaves no bridge, rule or record behind.
+ */
+export async function checkFree(l: Listener): Promise<void> {
+  if (l.kind === 'unix') {
+    if (existsSync(l.path) && (await socketAnswers(l.path))) {
+      throw new FailedPrecondition(`socket ${l.path} is in use by another process`, { hint: 'stop that daemon first, or pass another -H' });
+    }
+    return;
+  }
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(new FailedPrecondition(`cannot listen on ${l.host}:${l.port}: ${err.code ?? err.message}`)));
+    probe.listen(l.port, l.host, () => probe.close(() => resolve()));
+  });
+}
+
 export async function listen(server: http.Server, l: Listener): Promise<void> {
   if (l.kind === 'unix') {
     mkdirSync(path.dirname(l.path), { recursive: true });
     if (existsSync(l.path)) {
-      if (await socketAnswers(l.path)) throw new FailedPrecondition(`socket ${l.path} is in use by another process`);
+      await checkFree(l);
       rmSync(l.path, { force: true }); // stale: left by a daemon that died
     }
     await new Promise<void>((resolve, reject) => {

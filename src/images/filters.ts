@@ -11,12 +11,15 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-/** `busybox` matches `busybox:latest`; `busy*:*` matches by tag too (Docker's FamiliarMatch). */
+/** `busybox` matches `busybox:latest` and `busybox@sha256:...`; `busy*:*` matches by tag too (Docker's FamiliarMatch). */
 export function matchesReference(familiarTag: string, pattern: string): boolean {
   const re = globToRegExp(pattern);
   if (re.test(familiarTag)) return true;
-  const colon = familiarTag.lastIndexOf(':');
-  const repo = colon > familiarTag.lastIndexOf('/') ? familiarTag.slice(0, colon) : familiarTag;
+  // The name alone: without the tag, or without the digest of a `name@sha256:...` reference.
+  const at = familiarTag.indexOf('@');
+  const base = at >= 0 ? familiarTag.slice(0, at) : familiarTag;
+  const colon = base.lastIndexOf(':');
+  const repo = colon > base.lastIndexOf('/') ? base.slice(0, colon) : base;
   return re.test(repo);
 }
 

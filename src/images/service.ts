@@ -1,7 +1,7 @@
 // The image service: everything the Engine API's image endpoints need, over the content store,
 // the snapshotter and the image records. Results are shaped as the Docker API returns them.
 import type { Readable } from 'node:stream';
-import { Conflict, InvalidArgument, NotFound } from '../errdefs/index.js';
+import { Conflict, InvalidArgument, NotFound, isFailedPrecondition } from '../errdefs/index.js';
 import type { ContentStore } from '../content/index.js';
 import type { OverlaySnapshotter } from '../snapshots/index.js';
 import { sha256, shortId, type Digest } from '../lib/digest.js';
@@ -136,9 +136,13 @@ export class ImageService {
       if (since && !since.every((t) => img.created > t)) continue;
       if (until && !until.every((t) => Date.parse(img.created) <= t)) continue;
       let tags = this.tagsOf(img.id);
+      let digests = this.digestsOf(img);
       if (f['reference']) {
-        tags = tags.filter((t) => f['reference']!.some((p) => matchesReference(t, p)));
-        if (tags.length === 0) continue;
+        // As Docker: only the matching tags and digests are listed, and an image needs one of them.
+        const matches = (r: string) => f['reference']!.some((p) => matchesReference(r, p));
+        tags = tags.filter(matches);
+        digests = digests.filter(matches);
+        if (tags.length === 0 && digests.length === 0) continue;
       }
       const size = this.size(img);
       const shared = opts.sharedSize
@@ -148,7 +152,7 @@ export class ImageService {
         Id: img.id,
         ParentId: img.parent ?? '',
         RepoTags: tags,
-        RepoDigests: this.digestsOf(img),
+        RepoDigests: digests,
         Created: Math.floor(Date.parse(img.created) / 1000),
         Size: size,
         SharedSize: shared,
@@ -261,8 +265,9 @@ export class ImageService {
       this.untag(viaReference!, img.id, items);
       this.dropOrphanDigestRefs(viaReference!, img.id, items);
       if (this.records.refsOf(img.id).length > 0) return items;
-      // The last name is gone: delete the image if nothing else holds it.
-      if (this.records.children(img.id).length || users.length) return items;
+      // The last name is gone: delete the image unless children or containers hold it (stopped
+      // containers only stop it without -f, as Docker's soft conflict).
+      if (this.records.children(img.id).length || running || (users.length && !opts.force)) return items;
       await this.deleteImage(img, items, !opts.noprune);
       return items;
     }
@@ -281,7 +286,6 @@ export class ImageService {
       throw new Conflict(`conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${shortId(users[0]!.containerID)}`);
     }
     for (const r of refs) this.untag(r, img.id, items);
-    if (users.length) return items; // forced: untagged, but a container still needs its layers
     await this.deleteImage(img, items, !opts.noprune);
     return items;
   }
@@ -310,21 +314,51 @@ export class ImageService {
     this.records.forgetConfig(img.id);
     items.push({ Deleted: img.id });
     this.emit({ Action: 'delete', id: img.id });
-    // Layers no other image uses go too, top first (children before parents).
-    const inUse = new Set<string>();
-    for (const other of this.records.images.values()) for (const c of other.chainIDs) inUse.add(c);
-    for (const c of [...img.chainIDs].reverse()) {
-      if (inUse.has(c)) break;
-      await this.layers.release(c);
-      items.push({ Deleted: c });
+    // A forced delete of an image stopped containers use (Docker's rmi -f) drops the record only:
+    // its layers and config stay for those containers and go with the last of them.
+    if (!this.usedBy(img.id).length) {
+      await this.releaseLayers(img.chainIDs, items);
+      await this.content.delete(img.id).catch(() => {});
     }
-    await this.content.delete(img.id).catch(() => {});
     if (prune && img.parent) {
       const parent = this.records.images.get(img.parent);
       if (parent && !this.records.refsOf(parent.id).length && !this.records.children(parent.id).length && !this.usedBy(parent.id).length) {
         await this.deleteImage(parent, items, prune);
       }
     }
+  }
+
+  /** Layers no image uses, top first (children before parents); a layer a container sits on stays. */
+  private async releaseLayers(chainIDs: Digest[], items?: DeleteItem[]): Promise<void> {
+    const inUse = new Set<string>();
+    for (const other of this.records.images.values()) for (const c of other.chainIDs) inUse.add(c);
+    for (const c of [...chainIDs].reverse()) {
+      if (inUse.has(c)) break;
+      try {
+        await this.layers.release(c);
+      } catch (err) {
+        if (isFailedPrecondition(err)) break; // a container of another deleted image still sits on it
+        throw err;
+      }
+      items?.push({ Deleted: c });
+    }
+  }
+
+  /**
+   * Called when a container is removed: if its image was deleted under it (rmi -f) and no other
+   * container uses it, the layers and config it kept alive go now.
+   */
+  async releaseDeleted(id: Digest): Promise<void> {
+    if (this.records.images.has(id) || this.usedBy(id).length) return;
+    let diffIDs: Digest[];
+    try {
+      diffIDs = (await this.records.config(id)).rootfs.diff_ids;
+    } catch {
+      return; // already gone
+    }
+    this.records.forgetConfig(id);
+    await this.releaseLayers(chainIDsOf(diffIDs));
+    await this.content.delete(id).catch(() => {});
   }
 
   // ---- create: import and the shared record writer ----------------------------------------------
@@ -451,7 +485,8 @@ export class ImageService {
     let blobs = 0;
     const dead: Digest[] = [];
     await this.content.walk((b) => {
-      if (!liveBlobs.has(b.digest) && !b.labels['berth.keep']) dead.push(b.digest);
+      // A config with no image record may still be a container's (its image was rmi -f'd).
+      if (!liveBlobs.has(b.digest) && !b.labels['berth.keep'] && !this.usedBy(b.digest as Digest).length) dead.push(b.digest);
     });
     for (const d of dead) {
       await this.content.delete(d).catch(() => {});

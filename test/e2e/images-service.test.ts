@@ -33,6 +33,9 @@ test('import, tag, list and Docker rmi semantics', async () => {
     const inspect = await images.inspect('busybox');
     assert.deepEqual(inspect.Config?.Cmd, ['sh']);
     assert.deepEqual(inspect.RootFS.Layers, [sha256(busyboxTar())]);
+    // The image ID is the digest of the stored config, and the layer blob is the tar as given.
+    assert.equal(sha256(await images.content.readAll(id)), id);
+    assert.deepEqual(await images.content.readAll(sha256(busyboxTar())), busyboxTar());
     images.tag('busybox', 'other/repo:v1');
     await assert.rejects(images.remove(id), /must be forced\) - image is referenced in multiple repositories/);
     assert.deepEqual(await images.remove('other/repo:v1'), [{ Untagged: 'other/repo:v1' }]);

@@ -40,6 +40,8 @@ function makeRichTree(dir: string): void {
   symlinkSync('tool', path.join(dir, 'bin', 'sym'));
   mkdirSync(path.join(dir, 'tmp'));
   chmodSync(path.join(dir, 'tmp'), 0o1777);
+  mkdirSync(path.join(dir, 'shared'));
+  chmodSync(path.join(dir, 'shared'), 0o2775);
   mkdirSync(path.join(dir, 'dev'));
   mknod(path.join(dir, 'dev', 'null'), S_IFCHR | 0o666, 1, 3);
   mknod(path.join(dir, 'dev', 'fifo'), S_IFIFO | 0o600);
@@ -68,6 +70,7 @@ test('a tree round-trips through tarTree and applyLayer with every attribute', a
     assert.deepEqual(lgetxattr(path.join(dst, 'bin', 'tool'), 'security.capability'), lgetxattr(path.join(src, 'bin', 'tool'), 'security.capability'));
     assert.equal(readlinkSync(path.join(dst, 'bin', 'sym')), 'tool');
     assert.equal(lstatSync(path.join(dst, 'tmp')).mode & 0o7777, 0o1777);
+    assert.equal(lstatSync(path.join(dst, 'shared')).mode & 0o7777, 0o2775);
     assert.equal(lstatSync(path.join(dst, 'dev', 'null')).isCharacterDevice(), true);
     assert.equal(lstatSync(path.join(dst, 'dev', 'null')).rdev, lstatSync(path.join(src, 'dev', 'null')).rdev);
     assert.equal(lstatSync(path.join(dst, 'dev', 'fifo')).isFIFO(), true);
@@ -105,6 +108,12 @@ test('hostile entries are refused and nothing is written outside the root', asyn
     'dot-dot path': [{ name: '../escaped', body: 'x' }],
     'nested dot-dot': [{ name: 'a/../../escaped', body: 'x' }],
     'hardlink outside': [{ name: 'h', type: 'link', linkname: '../canary/secret' }],
+    // An absolute hardlink target means the layer's own path, which does not exist here.
+    'absolute hardlink': [{ name: 'h', type: 'link', linkname: '/../canary/secret' }],
+    'hardlink through a symlink that climbs out': [
+      { name: 'up', type: 'symlink', linkname: '../../..' },
+      { name: 'h', type: 'link', linkname: 'up/canary/secret' },
+    ],
   };
   for (const [name, entries] of Object.entries(cases)) {
     await t.test(name, async () => {

@@ -13,6 +13,8 @@ import { matchAllLabels, matchLabel } from '../../lib/labels.js';
 
 export type ContainersBackend = ContainerService & {
   imageName(id: string): string;
+  /** What a list shows as the image: the name it was created from while that still names its image, else the ID. */
+  listedImage(c: ContainerRecord): string;
   execIDs(id: string): string[];
   files: ContainerFiles;
   /** From the network service: NetworkSettings and the Ports of the list. */
@@ -41,7 +43,8 @@ function statusText(c: ContainerRecord): string {
   return `Exited (${st.ExitCode}) ${humanSince(st.FinishedAt)} ago`;
 }
 
-function summary(c: ContainerRecord, imageName: string, b?: ContainersBackend) {
+/** A container as GET /containers/json lists it (also used by GET /system/df). */
+export function summary(c: ContainerRecord, imageName: string, b?: ContainersBackend) {
   const command = [c.Path, ...c.Args].map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
   return {
     Id: c.Id, Names: [c.Name], Image: imageName, ImageID: c.Image, Command: command,
@@ -199,7 +202,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       let list = b.all().filter((c) => (all || (limit !== undefined && limit > 0) || c.State.Running) && matches(c, f, b.imageName(c.Image)));
       list.sort((x, y) => Date.parse(y.Created) - Date.parse(x.Created));
       if (limit !== undefined && limit > 0) list = list.slice(0, limit);
-      sendJson(r.res, 200, list.map((c) => summary(c, c.Config.Image ?? b.imageName(c.Image), b)));
+      sendJson(r.res, 200, list.map((c) => summary(c, b.listedImage(c), b)));
     } },
     { method: 'GET', path: '/containers/{id}/json', handler: (r) => sendJson(r.res, 200, inspect(b.resolve(r.params['id']!), b)) },
     { method: 'POST', path: '/containers/{id}/start', handler: async (r) => {

@@ -64,7 +64,9 @@ export const historyCommand: Command = {
       ctx.stdout.write(rows.map((r) => r.ID + '\n').join(''));
       return;
     }
-    ctx.stdout.write(renderRows(rows, flags['format'] as string | undefined, '{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}', {
+    // Without -H docker's default table shows the CREATED AT column (RFC 3339 dates).
+    const created = human ? '{{.CreatedSince}}' : '{{.CreatedAt}}';
+    ctx.stdout.write(renderRows(rows, flags['format'] as string | undefined, `{{.ID}}\t${created}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}`, {
       ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT',
     }));
   },

@@ -16,7 +16,7 @@ interface ImageSummary {
   Containers: number;
 }
 
-export const IMAGE_HEADERS = { ID: 'IMAGE ID', Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE', VirtualSize: 'VIRTUAL SIZE', Containers: 'CONTAINERS' };
+export const IMAGE_HEADERS = { ID: 'IMAGE ID', Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE', VirtualSize: 'SIZE', Containers: 'CONTAINERS' };
 
 function splitRepoTag(s: string): [string, string] {
   const at = s.indexOf('@');
@@ -70,10 +70,11 @@ export const imagesCommand: Command = {
           Digest: digest,
           ID: id,
           Repository: repo,
-          SharedSize: img.SharedSize >= 0 ? humanSize(img.SharedSize) : 'N/A',
+          // go-units HumanSize (4 digits) for these two, HumanSizeWithPrecision(3) for Size, as docker.
+          SharedSize: img.SharedSize >= 0 ? humanSize(img.SharedSize, 4) : 'N/A',
           Size: humanSize(img.Size),
           Tag: tag,
-          UniqueSize: img.SharedSize >= 0 ? humanSize(img.Size - img.SharedSize) : 'N/A',
+          UniqueSize: img.SharedSize >= 0 ? humanSize(img.Size - img.SharedSize, 4) : 'N/A',
           VirtualSize: humanSize(img.VirtualSize ?? img.Size, 4),
         });
       }

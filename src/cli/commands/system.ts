@@ -5,7 +5,9 @@ import type { Command } from '../command.js';
 import { confirm, filterFlag, filtersQuery, formatFlag, goJson } from './common.js';
 import { renderRows } from '../render/table.js';
 import { Template } from '../render/template.js';
-import { humanSize } from '../render/units.js';
+import { humanSize, timeAgo } from '../render/units.js';
+import { IMAGE_HEADERS } from './images.js';
+import { PS_HEADERS, psRow, type ContainerSummary } from './container-ps.js';
 import { BERTH_VERSION } from '../../lib/version.js';
 
 export const versionCommand: Command = {
@@ -28,6 +30,8 @@ export const versionCommand: Command = {
     }
     const format = flags['format'] as string | undefined;
     if (format) {
+      goFieldNames(clientInfo);
+      if (server) goFieldNames(server);
       ctx.stdout.write(new Template(format === 'json' ? '{{json .}}' : format).execute({ Client: clientInfo, Server: server ?? null }) + '\n');
     } else {
       ctx.stdout.write(`Client:\n Version:           ${clientInfo.Version}\n API version:       ${clientInfo.ApiVersion}\n Node version:      ${process.versions.node}\n OS/Arch:           linux/${arch}\n`);
@@ -38,6 +42,16 @@ export const versionCommand: Command = {
     if (serverError) throw serverError;
   },
 };
+
+/**
+ * Templates name Go fields (`{{.Server.APIVersion}}`) where the JSON says ApiVersion: add them as
+ * non-enumerable aliases, so `{{json .}}` still prints only the JSON names.
+ */
+function goFieldNames(o: Record<string, unknown>): void {
+  for (const [go, json] of [['APIVersion', 'ApiVersion'], ['MinAPIVersion', 'MinAPIVersion']] as const) {
+    if (json in o && !(go in o)) Object.defineProperty(o, go, { value: o[json], enumerable: false });
+  }
+}
 
 export const infoCommand: Command = {
   path: ['system', 'info'],
@@ -81,7 +95,7 @@ function humanBinary(n: number): string {
 interface DiskUsage {
   LayersSize: number;
   Images: Array<{ Id: string; RepoTags: string[]; Size: number; SharedSize: number; Containers: number; Created: number }>;
-  Containers: Array<{ SizeRw?: number; State?: string }>;
+  Containers: ContainerSummary[];
   Volumes: Array<{ Name: string; UsageData?: { Size: number; RefCount: number } }>;
   BuildCache: Array<{ Size: number; InUse: boolean; Shared: boolean }>;
 }
@@ -103,16 +117,25 @@ export const dfCommand: Command = {
     const activeImages = du.Images.filter((i) => i.Containers > 0);
     const imagesReclaim = du.LayersSize - activeImages.reduce((n, i) => n + (i.Size - Math.max(0, i.SharedSize)), 0);
     const containersSize = du.Containers.reduce((n, c) => n + (c.SizeRw ?? 0), 0);
+    const containersReclaim = du.Containers.filter((c) => c.State !== 'running').reduce((n, c) => n + (c.SizeRw ?? 0), 0);
     const volumesSize = du.Volumes.reduce((n, v) => n + Math.max(0, v.UsageData?.Size ?? 0), 0);
     const cacheSize = du.BuildCache.reduce((n, b) => n + b.Size, 0);
     if (flags['verbose']) {
       const rows = du.Images.map((i) => {
-        const [repo, tag] = i.RepoTags[0] ? [i.RepoTags[0].slice(0, i.RepoTags[0].lastIndexOf(':')), i.RepoTags[0].slice(i.RepoTags[0].lastIndexOf(':') + 1)] : ['<none>', '<none>'];
-        return { Repository: repo, Tag: tag, ID: i.Id.slice(7, 19), CreatedSince: '', Size: humanSize(i.Size), SharedSize: humanSize(Math.max(0, i.SharedSize)), UniqueSize: humanSize(i.Size - Math.max(0, i.SharedSize)), Containers: String(i.Containers) };
+        // Only the first tag, and none for a dangling image, as docker prints it.
+        const first = i.RepoTags?.[0] && i.RepoTags[0] !== '<none>:<none>' ? i.RepoTags[0] : undefined;
+        const [repo, tag] = first ? [first.slice(0, first.lastIndexOf(':')), first.slice(first.lastIndexOf(':') + 1)] : ['<none>', '<none>'];
+        return {
+          Repository: repo, Tag: tag, ID: i.Id.slice(7, 19), CreatedSince: timeAgo(i.Created), Size: humanSize(i.Size),
+          SharedSize: humanSize(Math.max(0, i.SharedSize), 4), UniqueSize: humanSize(i.Size - Math.max(0, i.SharedSize), 4),
+          Containers: i.Containers >= 0 ? String(i.Containers) : 'N/A',
+        };
       });
       ctx.stdout.write('Images space usage:\n\n');
-      ctx.stdout.write(renderRows(rows, undefined, '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}', { ID: 'IMAGE ID', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE' }));
-      ctx.stdout.write('\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND   LOCAL VOLUMES   SIZE      CREATED   STATUS    NAMES\n');
+      ctx.stdout.write(renderRows(rows, undefined, '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}', IMAGE_HEADERS));
+      // Only the writable layer's size, as docker's df -v shows it (no "virtual" part).
+      const containerRows = du.Containers.map((c) => psRow({ ...c, SizeRootFs: 0 }, true));
+      ctx.stdout.write('\nContainers space usage:\n\n' + renderRows(containerRows, undefined, '{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}', PS_HEADERS));
       const volumeRows = du.Volumes.map((v) => ({ Name: v.Name, Links: String(v.UsageData?.RefCount ?? 0), Size: (v.UsageData?.Size ?? -1) >= 0 ? humanSize(v.UsageData!.Size) : 'N/A' }));
       ctx.stdout.write('\nLocal Volumes space usage:\n\n' + renderRows(volumeRows, undefined, '{{.Name}}\t{{.Links}}\t{{.Size}}', { Name: 'VOLUME NAME', Links: 'LINKS', Size: 'SIZE' }));
       ctx.stdout.write('\nBuild cache usage: ' + humanSize(cacheSize) + '\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n');
@@ -120,7 +143,7 @@ export const dfCommand: Command = {
     }
     const rows = [
       { Type: 'Images', TotalCount: String(du.Images.length), Active: String(activeImages.length), Size: humanSize(du.LayersSize, 4), Reclaimable: reclaimable(imagesReclaim, du.LayersSize) },
-      { Type: 'Containers', TotalCount: String(du.Containers.length), Active: String(du.Containers.filter((c) => c.State === 'running').length), Size: humanSize(containersSize, 4), Reclaimable: reclaimable(containersSize, containersSize) },
+      { Type: 'Containers', TotalCount: String(du.Containers.length), Active: String(du.Containers.filter((c) => c.State === 'running').length), Size: humanSize(containersSize, 4), Reclaimable: reclaimable(containersReclaim, containersSize) },
       { Type: 'Local Volumes', TotalCount: String(du.Volumes.length), Active: String(du.Volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length), Size: humanSize(volumesSize, 4), Reclaimable: reclaimable(volumesSize, volumesSize) },
       { Type: 'Build Cache', TotalCount: String(du.BuildCache.length), Active: String(du.BuildCache.filter((b) => b.InUse).length), Size: humanSize(cacheSize, 4), Reclaimable: humanSize(cacheSize, 4) },
     ];

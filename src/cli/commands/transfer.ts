@@ -1,9 +1,9 @@
 // `import`, `save`, `load`: moving images in and out, as the seeds contrast them.
-import { createReadStream, createWriteStream, existsSync, renameSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, fstatSync, openSync, renameSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { jsonMessages } from '../../client/index.js';
-import { ExitError, type Command } from '../command.js';
+import { ExitError, type Command, type Context } from '../command.js';
 import { splitTarget } from './image-ops.js';
 
 export const importCommand: Command = {
@@ -23,13 +23,7 @@ export const importCommand: Command = {
     const isUrl = /^https?:\/\//.test(source);
     let body: Readable | undefined;
     if (source === '-') body = ctx.stdin as Readable;
-    else if (!isUrl) {
-      if (!existsSync(source)) {
-        ctx.stderr.write(`open ${source}: no such file or directory\n`);
-        throw new ExitError(1);
-      }
-      body = createReadStream(source);
-    }
+    else if (!isUrl) body = openInput(ctx, source);
     const client = await ctx.client();
     const res = await client.request('POST', '/images/create', {
       query: {
@@ -74,6 +68,22 @@ export const saveCommand: Command = {
   },
 };
 
+const GO_ERRNO: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', ENOTDIR: 'not a directory', EISDIR: 'is a directory' };
+
+/** Opens a file argument up front, failing as the docker CLI does (`open PATH: no such file or directory`). */
+function openInput(ctx: Context, file: string): Readable {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+    if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    ctx.stderr.write(`open ${file}: ${GO_ERRNO[code] ?? (err as Error).message}\n`);
+    throw new ExitError(1);
+  }
+  return createReadStream(file, { fd });
+}
+
 export const loadCommand: Command = {
   path: ['image', 'load'],
   aliases: [['load']],
@@ -90,7 +100,7 @@ export const loadCommand: Command = {
       ctx.stderr.write('requested load from stdin, but stdin is empty\n');
       throw new ExitError(1);
     }
-    const body = input ? createReadStream(input) : (ctx.stdin as Readable);
+    const body = input ? openInput(ctx, input) : (ctx.stdin as Readable);
     const client = await ctx.client();
     const res = await client.request('POST', '/images/load', { query: { quiet: flags['quiet'] as boolean }, stream: body, headers: { 'Content-Type': 'application/x-tar', 'Transfer-Encoding': 'chunked' } });
     for await (const m of jsonMessages(res)) {
