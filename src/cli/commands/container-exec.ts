@@ -57,7 +57,10 @@ export const execCommand: Command = {
       return 0;
     }
     const tty = !!body['Tty'];
-    const { socket, head } = await client.hijack('POST', `/exec/${Id}/start`, { body: { Detach: false, Tty: tty, ConsoleSize: null } });
+    // The terminal's size from the start, so the process never sees a 0x0 terminal (as docker).
+    const out = ctx.stdout as NodeJS.WriteStream;
+    const size = tty && out.isTTY && out.rows && out.columns ? [out.rows, out.columns] : null;
+    const { socket, head } = await client.hijack('POST', `/exec/${Id}/start`, { body: { Detach: false, Tty: tty, ConsoleSize: size } });
     const attached = pumpStreams(ctx, socket, head, { stdin: !!body['AttachStdin'], stdout: true, stderr: true, tty, detachKeys: body['DetachKeys'] as string });
     const restore = rawTerminal(ctx, tty && !!body['AttachStdin']);
     const stopResize = tty ? followTerminalSize(ctx, client, `/exec/${Id}/resize`) : () => {};
