@@ -23,8 +23,8 @@ after(async () => {
   await daemon?.stop();
 });
 
-function cli(args: string[], input?: string) {
-  const r = spawnSync(dockerCli!, args, { input, encoding: 'utf8', env: { ...process.env, DOCKER_HOST: daemon.host, DOCKER_CONFIG: daemon.dataRoot + '/docker-config' }, timeout: 60_000 });
+function cli(args: string[], input?: string, timeout = 60_000) {
+  const r = spawnSync(dockerCli!, args, { input, encoding: 'utf8', env: { ...process.env, DOCKER_HOST: daemon.host, DOCKER_CONFIG: daemon.dataRoot + '/docker-config' }, timeout });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -71,6 +71,15 @@ test('docker CLI: run -i passes stdin through', { skip: !dockerCli }, () => {
   const r = cli(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'tr a-z A-Z'], 'hello stdin\n');
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'HELLO STDIN\n');
+});
+
+test('docker CLI: stdin piped into a short-lived run -i always arrives, and its end ends the container', { skip: !dockerCli }, () => {
+  for (let i = 0; i < 50; i++) {
+    const r = cli(['run', '--rm', '-i', 'busybox', 'cat'], 'hi\n', 20_000);
+    assert.equal(r.stdout, 'hi\n', `run ${i}: ${r.stderr}`);
+    assert.equal(r.status, 0);
+  }
+  assert.equal(cli(['ps', '-aq']).stdout, '');
 });
 
 test('docker CLI: Ctrl-P Ctrl-Q detaches from run -it and leaves the container running; berth run -t gets a terminal', { skip: !dockerCli || !haveScript }, async () => {
