@@ -7,7 +7,7 @@ import { InvalidArgument } from '../../errdefs/index.js';
 import { log } from '../../lib/log.js';
 import { stats, top, type ContainerFiles, type ContainerService, type CreateRequest } from '../../containers/index.js';
 import type { ContainerConfig, ContainerRecord, HostConfig } from '../../containers/types.js';
-import { readLogs, type LogRecord } from '../../runtime/index.js';
+import { parseTimeNs, readLogs, type LogRecord } from '../../runtime/index.js';
 import { parseUntil } from '../../images/filters.js';
 import { mountPointsOf } from '../../volumes/index.js';
 
@@ -100,8 +100,12 @@ async function pipeLogs(records: AsyncIterable<LogRecord>, out: Writable, tty: b
   }
 }
 
+/** since/until to the nanosecond (a log line's own timestamp must select that line): Unix seconds with a fraction, RFC 3339, or a duration. */
 function timeParamNs(v: string | null): bigint | undefined {
   if (!v || v === '0') return undefined;
+  const unix = /^(\d+)(?:\.(\d{1,9})\d*)?$/.exec(v);
+  if (unix) return BigInt(unix[1]!) * 1_000_000_000n + BigInt((unix[2] ?? '').padEnd(9, '0'));
+  if (/^\d{4}-\d\d-\d\dT[\d:]+(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v)) return parseTimeNs(v);
   return BigInt(Math.floor(parseUntil(v))) * 1_000_000n;
 }
 
