@@ -374,9 +374,23 @@ export class ContainerService {
     t.unref();
   }
 
-  /** After berthd starts: restarts that were pending when it went down are scheduled again. */
+  /**
+   * After berthd starts: restarts that were pending when it went down are scheduled again, and
+   * stopped containers start as Docker's daemon starts them: `always` even if a user stopped it,
+   * `unless-stopped` unless one did, `on-failure` after a failure within its retry count.
+   */
   applyRestartPolicies(): void {
-    for (const c of this.all()) if (c.State.Restarting && !c.State.Running && !c.manuallyStopped) this.scheduleRestart(c.Id);
+    for (const c of this.all()) {
+      if (c.State.Running) continue;
+      if (c.State.Restarting && !c.manuallyStopped) {
+        this.scheduleRestart(c.Id);
+        continue;
+      }
+      if (c.State.Status !== 'exited' || !restartsWithDaemon(c)) continue;
+      c.manuallyStopped = false;
+      this.save(c);
+      this.scheduleRestart(c.Id);
+    }
   }
 
   private oomKilled(id: string): boolean {
@@ -642,6 +656,16 @@ export class ContainerService {
     this.closing = true;
     this.watcher?.close();
     clearInterval(this.sweeper);
+  }
+}
+
+function restartsWithDaemon(c: ContainerRecord): boolean {
+  const p = c.HostConfig.RestartPolicy;
+  switch (p?.Name) {
+    case 'always': return true;
+    case 'unless-stopped': return !c.manuallyStopped;
+    case 'on-failure': return !c.manuallyStopped && c.State.ExitCode !== 0 && (!p.MaximumRetryCount || c.RestartCount < p.MaximumRetryCount);
+    default: return false;
   }
 }
 

@@ -83,7 +83,7 @@ test('events: since/until replay a window; filters by container, event, label, t
 
   type Ev = { Type: string; Action: string; Actor: { Attributes: Record<string, string> } };
   const events = async (filters: Record<string, string[]>): Promise<string[]> => {
-    const stream = await docker.getEvents({ since: Number(since), until: Number(until), filters } as never);
+    const stream = (await docker.getEvents({ since: Number(since), until: Number(until), filters } as never)) as unknown as NodeJS.ReadableStream;
     const text = await new Promise<string>((resolve) => {
       let t = '';
       stream.on('data', (d: Buffer) => (t += d));
