@@ -18,6 +18,7 @@ export type ContainersBackend = ContainerService & {
   /** From the network service: NetworkSettings and the Ports of the list. */
   networkSettings?(id: string): Record<string, unknown>;
   portSummary?(id: string): unknown[];
+  sizes?(c: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }>;
 };
 
 function humanSince(iso: string): string {
@@ -211,16 +212,20 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       const req: CreateRequest = { name: r.query.get('name') ?? undefined, config, hostConfig, networkingConfig };
       sendJson(r.res, 201, await b.create(req));
     } },
-    { method: 'GET', path: '/containers/json', handler: (r) => {
+    { method: 'GET', path: '/containers/json', handler: async (r) => {
       const all = boolParam(r.query, 'all');
       const limit = intParam(r.query, 'limit');
       const f = filtersParam(r.query);
       let list = b.all().filter((c) => (all || (limit !== undefined && limit > 0) || c.State.Running) && matches(c, f, b.imageName(c.Image)));
       list.sort((x, y) => Date.parse(y.Created) - Date.parse(x.Created));
       if (limit !== undefined && limit > 0) list = list.slice(0, limit);
-      sendJson(r.res, 200, list.map((c) => summary(c, c.Config.Image ?? b.imageName(c.Image), b)));
+      const withSize = boolParam(r.query, 'size') && b.sizes;
+      sendJson(r.res, 200, await Promise.all(list.map(async (c) => ({ ...summary(c, c.Config.Image ?? b.imageName(c.Image), b), ...(withSize ? await b.sizes!(c) : {}) }))));
     } },
-    { method: 'GET', path: '/containers/{id}/json', handler: (r) => sendJson(r.res, 200, inspect(b.resolve(r.params['id']!), b)) },
+    { method: 'GET', path: '/containers/{id}/json', handler: async (r) => {
+      const c = b.resolve(r.params['id']!);
+      sendJson(r.res, 200, { ...inspect(c, b), ...(boolParam(r.query, 'size') && b.sizes ? await b.sizes(c) : {}) });
+    } },
     { method: 'POST', path: '/containers/{id}/start', handler: async (r) => {
       const c = b.resolve(r.params['id']!);
       if (c.State.Running) return sendNoContent(r.res, 304);

@@ -111,8 +111,9 @@ export const attachCommand: Command = {
     try {
       const r = await attached.done;
       if (r.detached) {
+        // As the docker CLI: attach reports the detach as an error (exit 1); run -it does not.
         ctx.stderr.write('read escape sequence\n');
-        return 0;
+        return 1;
       }
       return (await wait).StatusCode;
     } finally {
