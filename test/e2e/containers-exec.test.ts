@@ -53,11 +53,13 @@ test('exec -it: a real terminal of the client\'s size from the first instruction
   for (let i = 0; i < 5; i++) {
     const r = await runInTerminal(`stty cols 91 rows 27; ${dockerCli} exec -it target sh -c 'tty; stty size; exit 3'`, env());
     assert.equal(r.status, 3, r.output);
-    assert.match(r.output, /^\/dev\/pts\/\d+\r\n27 91\r\n$/);
+    // (\r* : the docker CLI makes its terminal raw only once the exec runs, so early output may
+    // still get the outer terminal's own \r.)
+    assert.match(r.output, /^\/dev\/pts\/\d+\r*\n27 91\r*\n$/);
   }
   const berth = await runInTerminal(`stty cols 66 rows 19; ${berthBin} exec -it target sh -c 'stty size; exit 4'`, { ...process.env, BERTH_HOST: daemon.host });
   assert.equal(berth.status, 4, berth.output);
-  assert.match(berth.output, /^19 66\r*\n$/);
+  assert.match(berth.output, /^19 66\r\n$/);
 });
 
 test('dockerode exec: output, exit code in inspect, a stopped container refuses', async () => {

@@ -106,7 +106,7 @@ test('docker CLI: Ctrl-P Ctrl-Q detaches from run -it and leaves the container r
     cli(['rm', '-f', 'detacher']);
   }
   const tty = await runInTerminal(`stty cols 77 rows 22; ${berthBin} run --rm -it busybox sh -c 'tty; stty size'`, { ...process.env, BERTH_HOST: daemon.host });
-  assert.match(tty.output, /^\/dev\/pts\/\d+\r*\n22 77\r*\n$/);
+  assert.match(tty.output, /^\/dev\/pts\/\d+\r\n22 77\r\n$/, "raw output as the docker CLI's: no \\r\\r\\n");
   const dockerTty = await runInTerminal(`stty cols 81 rows 24; ${dockerCli} run --rm -t busybox stty size`, env);
   assert.match(dockerTty.output, /^24 81\r*\n$/, 'the docker CLI\'s ConsoleSize is applied before the process starts');
 });
