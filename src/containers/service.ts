@@ -430,7 +430,15 @@ export class ContainerService {
   /** STOPSIGNAL (or SIGTERM), then SIGKILL after the timeout. Returns false if it was not running. */
   async stop(ref: string, timeoutSec?: number, signal?: string): Promise<boolean> {
     const c = this.resolve(ref);
-    if (!c.State.Running) return false;
+    if (!c.State.Running) {
+      if (!c.State.Restarting) return false;
+      // Between a restart's back-off and its start: stopping cancels the restart, as in Docker.
+      this.markStopped(c);
+      c.State = { ...c.State, Restarting: false, Status: 'exited' };
+      this.save(c);
+      this.event('stop', c);
+      return true;
+    }
     this.markStopped(c);
     const exited = this.exits.get(c.Id) ?? Promise.resolve();
     const t = timeoutSec ?? c.Config.StopTimeout ?? 10;

@@ -138,7 +138,7 @@ test('input still arriving as a container exits is dropped quietly: no unhandled
       await new Promise((r) => setTimeout(r, 5));
     }
     assert.equal((await c.wait()).StatusCode, 0);
-    stream.destroy();
+    (stream as unknown as import('node:stream').Duplex).destroy();
     await c.remove();
   }
   assert.equal(String(await docker.ping()), 'OK');

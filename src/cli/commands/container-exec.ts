@@ -61,8 +61,9 @@ export const execCommand: Command = {
     const out = ctx.stdout as NodeJS.WriteStream;
     const size = tty && out.isTTY && out.rows && out.columns ? [out.rows, out.columns] : null;
     const { socket, head } = await client.hijack('POST', `/exec/${Id}/start`, { body: { Detach: false, Tty: tty, ConsoleSize: size } });
-    const attached = pumpStreams(ctx, socket, head, { stdin: !!body['AttachStdin'], stdout: true, stderr: true, tty, detachKeys: body['DetachKeys'] as string });
+    // Raw first: output that came with the response (`head`) is written at once.
     const restore = rawTerminal(ctx, tty && !!body['AttachStdin']);
+    const attached = pumpStreams(ctx, socket, head, { stdin: !!body['AttachStdin'], stdout: true, stderr: true, tty, detachKeys: body['DetachKeys'] as string });
     const stopResize = tty ? followTerminalSize(ctx, client, `/exec/${Id}/resize`) : () => {};
     try {
       const r = await attached.done;
