@@ -38,6 +38,8 @@ export class ContainerService {
   private sweeper?: NodeJS.Timeout;
   private closing = false;
   private readonly pendingRestarts = new Set<string>();
+  /** Restarts whose start is under way: a stop waits for it, then stops what it started. */
+  private readonly restartsStarting = new Map<string, Promise<void>>();
   private readonly exits = new Map<string, Promise<void>>();
   private readonly exitResolvers = new Map<string, () => void>();
   /** Readers (attach streams) that must finish with the log before an auto-remove deletes it. */
@@ -369,7 +371,9 @@ export class ContainerService {
       now.RestartCount++;
       now.State = { ...now.State, Restarting: false };
       this.save(now);
-      this.start(id).then(() => this.event('restart', now), (err) => log.warn('restart failed', { id, error: err }));
+      const starting = this.start(id).then(() => this.event('restart', now), (err) => log.warn('restart failed', { id, error: err }));
+      this.restartsStarting.set(id, starting);
+      void starting.finally(() => this.restartsStarting.delete(id));
     }, delay);
     t.unref();
   }
@@ -429,6 +433,7 @@ export class ContainerService {
 
   /** STOPSIGNAL (or SIGTERM), then SIGKILL after the timeout. Returns false if it was not running. */
   async stop(ref: string, timeoutSec?: number, signal?: string): Promise<boolean> {
+    await this.restartsStarting.get(this.resolve(ref).Id);
     const c = this.resolve(ref);
     if (!c.State.Running) {
       if (!c.State.Restarting) return false;

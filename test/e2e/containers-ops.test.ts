@@ -130,3 +130,19 @@ test('restart policies across a berthd restart: exits while it is down and after
   assert.deepEqual(state('kept-down'), ['0', 'false'], 'unless-stopped: a user\'s stop holds');
   ok(['rm', '-f', 'down-exit', 'later-exit', 'kept-down', 'comes-back']);
 });
+
+test('stopping a container while its restart is backing off cancels the restart', { skip: !dockerCli }, async () => {
+  ok(['run', '-d', '--name', 'crashy', '--restart', 'always', 'busybox', 'sh', '-c', 'exit 1']);
+  // From the 4th restart on, the back-off (1.6 s and more) leaves it `restarting` long enough.
+  let s = '';
+  for (let i = 0; i < 200 && !/^([4-9]|\d\d) restarting$/.test(s); i++) {
+    s = ok(['inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'crashy']).trim();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.match(s, /restarting$/);
+  assert.equal(ok(['stop', 'crashy']), 'crashy\n');
+  const count = s.split(' ')[0];
+  await new Promise((r) => setTimeout(r, 3500));
+  assert.equal(ok(['inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'crashy']), `${count} exited\n`);
+  ok(['rm', 'crashy']);
+});
