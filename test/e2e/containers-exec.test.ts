@@ -36,6 +36,7 @@ test('docker CLI exec: streams apart, exit codes, -i, -u, -w, -e, -d', { skip: !
   assert.equal(r.stderr, 'err\n');
   const piped = cli(['exec', '-i', 'target', 'tr', 'a-z', 'A-Z'], 'piped in\n');
   assert.equal(piped.stdout, 'PIPED IN\n');
+  for (let i = 0; i < 20; i++) assert.equal(cli(['exec', '-i', 'target', 'cat'], `hi ${i}\n`).stdout, `hi ${i}\n`, 'stdin to a short-lived exec always arrives');
   const missing = cli(['exec', 'target', 'no-such-cmd']);
   assert.equal(missing.status, 127);
   assert.match(missing.stderr, /executable file not found/);
