@@ -134,7 +134,11 @@ export class ExecManager {
     proc['env'] = env;
     proc['args'] = e.config.Cmd;
     proc['terminal'] = !!e.config.Tty;
-    delete proc['consoleSize'];
+    // runc sizes the new terminal itself before the process runs; without this the process could
+    // read a 0x0 size before runc's first resize from its own stdio (stty size failing at random).
+    const size = e.config.ConsoleSize;
+    if (e.config.Tty && size && size[0] > 0 && size[1] > 0) proc['consoleSize'] = { height: size[0], width: size[1] };
+    else delete proc['consoleSize'];
     if (e.config.WorkingDir) proc['cwd'] = e.config.WorkingDir;
     if (e.config.Privileged) {
       const all = grantableCapabilities();

@@ -19,6 +19,14 @@ function readNumber(file: string): number | undefined {
   }
 }
 
+function readNumbers(file: string): number[] {
+  try {
+    return readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 function readKeyValues(file: string): Record<string, number> {
   const out: Record<string, number> = {};
   try {
@@ -69,7 +77,8 @@ export function stats(containers: ContainerService, ref: string, previous?: { cp
   const cg = (ctl: string, file: string) => `${CGROUP}/${ctl}/berth/${id}/${file}`;
   const running = c.State.Running;
   const memStat = running ? readKeyValues(cg('memory', 'memory.stat')) : {};
-  const percpu = running ? (readFileSync(cg('cpuacct', 'cpuacct.usage_percpu'), { encoding: 'utf8', flag: 'r' }).trim().split(/\s+/).map(Number)) : [];
+  // A container that exits while it is read has no cgroup any more: zeros, not a broken stream.
+  const percpu = running ? readNumbers(cg('cpuacct', 'cpuacct.usage_percpu')) : [];
   const total = running ? readNumber(cg('cpuacct', 'cpuacct.usage')) ?? 0 : 0;
   const cpuStat = running ? readKeyValues(cg('cpuacct', 'cpuacct.stat')) : {};
   const system = systemCpuUsage();

@@ -39,8 +39,8 @@ export class ContainerService {
   private sweeper?: NodeJS.Timeout;
   private closing = false;
   private readonly pendingRestarts = new Set<string>();
-  /** Restarts by policy whose start is under way: a stop waits for them, then stops the container. */
-  private readonly policyStarts = new Map<string, Promise<void>>();
+  /** Restarts whose start is under way: a stop waits for it, then stops what it started. */
+  private readonly restartsStarting = new Map<string, Promise<void>>();
   private readonly exits = new Map<string, Promise<void>>();
   private readonly exitResolvers = new Map<string, () => void>();
   /** Readers (attach streams) that must finish with the log before an auto-remove deletes it. */
@@ -373,15 +373,29 @@ export class ContainerService {
       now.State = { ...now.State, Restarting: false };
       this.save(now);
       const starting = this.start(id).then(() => this.event('restart', now), (err) => log.warn('restart failed', { id, error: err }));
-      this.policyStarts.set(id, starting);
-      void starting.finally(() => this.policyStarts.delete(id));
+      this.restartsStarting.set(id, starting);
+      void starting.finally(() => this.restartsStarting.delete(id));
     }, delay);
     t.unref();
   }
 
-  /** After berthd starts: restarts that were pending when it went down are scheduled again. */
+  /**
+   * After berthd starts: restarts that were pending when it went down are scheduled again, and
+   * stopped containers start as Docker's daemon starts them: `always` even if a user stopped it,
+   * `unless-stopped` unless one did, `on-failure` after a failure within its retry count.
+   */
   applyRestartPolicies(): void {
-    for (const c of this.all()) if (c.State.Restarting && !c.State.Running && !c.manuallyStopped) this.scheduleRestart(c.Id);
+    for (const c of this.all()) {
+      if (c.State.Running) continue;
+      if (c.State.Restarting && !c.manuallyStopped) {
+        this.scheduleRestart(c.Id);
+        continue;
+      }
+      if (c.State.Status !== 'exited' || !restartsWithDaemon(c)) continue;
+      c.manuallyStopped = false;
+      this.save(c);
+      this.scheduleRestart(c.Id);
+    }
   }
 
   private oomKilled(id: string): boolean {
@@ -420,14 +434,16 @@ export class ContainerService {
 
   /** STOPSIGNAL (or SIGTERM), then SIGKILL after the timeout. Returns false if it was not running. */
   async stop(ref: string, timeoutSec?: number, signal?: string): Promise<boolean> {
+    await this.restartsStarting.get(this.resolve(ref).Id);
     const c = this.resolve(ref);
     if (!c.State.Running) {
-      // Between a policy's restarts, stop cancels the next one, as Docker's does; one already
-      // starting is let finish and then stopped.
-      const starting = this.policyStarts.get(c.Id);
-      if (starting) return starting.then(() => this.stop(ref, timeoutSec, signal));
-      if (c.State.Restarting) this.markStopped(c);
-      return false;
+      if (!c.State.Restarting) return false;
+      // Between a restart's back-off and its start: stopping cancels the restart, as in Docker.
+      this.markStopped(c);
+      c.State = { ...c.State, Restarting: false, Status: 'exited' };
+      this.save(c);
+      this.event('stop', c);
+      return true;
     }
     this.markStopped(c);
     const exited = this.exits.get(c.Id) ?? Promise.resolve();
@@ -655,6 +671,16 @@ export class ContainerService {
     this.closing = true;
     this.watcher?.close();
     clearInterval(this.sweeper);
+  }
+}
+
+function restartsWithDaemon(c: ContainerRecord): boolean {
+  const p = c.HostConfig.RestartPolicy;
+  switch (p?.Name) {
+    case 'always': return true;
+    case 'unless-stopped': return !c.manuallyStopped;
+    case 'on-failure': return !c.manuallyStopped && c.State.ExitCode !== 0 && (!p.MaximumRetryCount || c.RestartCount < p.MaximumRetryCount);
+    default: return false;
   }
 }
 

@@ -178,6 +178,12 @@ export class Daemon {
     };
     b.networkSettings = (id: string) => this.networks.settings(id);
     b.portSummary = (id: string) => this.networks.portSummary(id);
+    // `ps -s` / `inspect --size`: the writable layer's bytes, and those plus the image's.
+    b.sizes = async (c) => {
+      const rw = (await this.images.snapshotter.usage(c.snapshotKey).catch(() => ({ size: 0 }))).size;
+      const image = (await this.images.inspect(c.Image).catch(() => ({ Size: 0 }))).Size;
+      return { SizeRw: rw, SizeRootFs: rw + image };
+    };
     return b;
   }
 

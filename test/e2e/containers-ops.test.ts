@@ -103,3 +103,46 @@ test('restart policy on-failure:2 restarts twice; always restarts; prune removes
   assert.match(pruned, /Deleted Containers:/);
   assert.equal(ok(['ps', '-a', '--format', '{{.Names}}']), 'survivor\n');
 });
+
+test('restart policies across a berthd restart: exits while it is down and after it is back restart; a user\'s stop holds for unless-stopped, not for always', { skip: !dockerCli }, async () => {
+  ok(['run', '-d', '--name', 'down-exit', '--restart', 'always', 'busybox', 'sh', '-c', 'sleep 1; exit 1']);
+  ok(['run', '-d', '--name', 'later-exit', '--restart', 'on-failure', 'busybox', 'sh', '-c', 'sleep 8; exit 2']);
+  ok(['run', '-d', '--name', 'kept-down', '--restart', 'unless-stopped', 'busybox', 'sleep', '300']);
+  ok(['run', '-d', '--name', 'comes-back', '--restart', 'always', 'busybox', 'sleep', '300']);
+  ok(['stop', '-t', '0', 'kept-down', 'comes-back']);
+  await daemon.shutdown();
+  await new Promise((r) => setTimeout(r, 2000));
+  await daemon.restart();
+  const state = (name: string) => ok(['inspect', '-f', '{{.RestartCount}} {{.State.Running}}', name]).trim().split(' ');
+  const until = async (name: string, pred: (count: number, running: boolean) => boolean) => {
+    let s = state(name);
+    for (let i = 0; i < 150 && !pred(Number(s[0]), s[1] === 'true'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      s = state(name);
+    }
+    return s;
+  };
+  const downExit = await until('down-exit', (n) => n >= 1);
+  assert.ok(Number(downExit[0]) >= 1, `the exit while berthd was down was restarted: ${downExit}`);
+  const laterExit = await until('later-exit', (n) => n >= 1);
+  assert.equal(laterExit[0], '1', 'the exit after berthd came back was restarted (on-failure)');
+  assert.equal((await until('comes-back', (_, running) => running))[1], 'true', 'always: started again with the daemon');
+  assert.deepEqual(state('kept-down'), ['0', 'false'], 'unless-stopped: a user\'s stop holds');
+  ok(['rm', '-f', 'down-exit', 'later-exit', 'kept-down', 'comes-back']);
+});
+
+test('stopping a container while its restart is backing off cancels the restart', { skip: !dockerCli }, async () => {
+  ok(['run', '-d', '--name', 'crashy', '--restart', 'always', 'busybox', 'sh', '-c', 'exit 1']);
+  // From the 4th restart on, the back-off (1.6 s and more) leaves it `restarting` long enough.
+  let s = '';
+  for (let i = 0; i < 200 && !/^([4-9]|\d\d) restarting$/.test(s); i++) {
+    s = ok(['inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'crashy']).trim();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.match(s, /restarting$/);
+  assert.equal(ok(['stop', 'crashy']), 'crashy\n');
+  const count = s.split(' ')[0];
+  await new Promise((r) => setTimeout(r, 3500));
+  assert.equal(ok(['inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'crashy']), `${count} exited\n`);
+  ok(['rm', 'crashy']);
+});

@@ -39,6 +39,7 @@ test('--since values, detach keys, start error exit codes', () => {
   assert.equal(timestampParam('10s', 100_000), '90.000000000');
   assert.equal(timestampParam('1700000000'), '1700000000');
   assert.equal(timestampParam('2024-01-01T00:00:00Z'), '1704067200.000000000');
+  assert.equal(timestampParam('2024-01-01T00:00:01.123456789Z'), '1704067201.123456789', 'logs -t timestamps keep their nanoseconds');
   assert.deepEqual(detachKeyBytes('ctrl-p,ctrl-q'), [16, 17]);
   assert.deepEqual(detachKeyBytes('a,ctrl-@'), [97, 0]);
   assert.throws(() => detachKeyBytes('ctrl-xx'), /Unknown character/);

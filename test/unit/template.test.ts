@@ -43,3 +43,9 @@ test('errors read like Go\'s', () => {
   assert.throws(() => new Template('{{if .ID}}x'), /unexpected EOF/);
   assert.throws(() => new Template('{{.ID'), /unclosed action/);
 });
+
+test('a field holding a function is a method that takes arguments, as {{.Label "k"}} on a ps row', () => {
+  const row = { Names: 'web', Label: (k: string) => ({ tier: 'db' } as Record<string, string>)[k] ?? '' };
+  assert.equal(new Template('{{.Names}} {{.Label "tier"}} [{{.Label "none"}}]').execute(row), 'web db []');
+  assert.equal(new Template('{{"tier" | .Label}}').execute(row), 'db');
+});

@@ -4,9 +4,10 @@ import type { Route } from '../server.js';
 import { boolParam, filtersParam, intParam, readJson, sendJson, sendNoContent, type Request } from '../http.js';
 import { frame, StreamType } from '../stream.js';
 import { InvalidArgument } from '../../errdefs/index.js';
+import { log } from '../../lib/log.js';
 import { stats, top, type ContainerFiles, type ContainerService, type CreateRequest } from '../../containers/index.js';
 import type { ContainerConfig, ContainerRecord, HostConfig } from '../../containers/types.js';
-import { readLogs, type LogRecord } from '../../runtime/index.js';
+import { parseTimeNs, readLogs, type LogRecord } from '../../runtime/index.js';
 import { parseUntil } from '../../images/filters.js';
 import { mountPointsOf } from '../../volumes/index.js';
 import { matchAllLabels, matchLabel } from '../../lib/labels.js';
@@ -20,6 +21,7 @@ export type ContainersBackend = ContainerService & {
   /** From the network service: NetworkSettings and the Ports of the list. */
   networkSettings?(id: string): Record<string, unknown>;
   portSummary?(id: string): unknown[];
+  sizes?(c: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }>;
 };
 
 function humanSince(iso: string): string {
@@ -102,8 +104,12 @@ async function pipeLogs(records: AsyncIterable<LogRecord>, out: Writable, tty: b
   }
 }
 
+/** since/until to the nanosecond (a log line's own timestamp must select that line): Unix seconds with a fraction, RFC 3339, or a duration. */
 function timeParamNs(v: string | null): bigint | undefined {
   if (!v || v === '0') return undefined;
+  const unix = /^(\d+)(?:\.(\d{1,9})\d*)?$/.exec(v);
+  if (unix) return BigInt(unix[1]!) * 1_000_000_000n + BigInt((unix[2] ?? '').padEnd(9, '0'));
+  if (/^\d{4}-\d\d-\d\dT[\d:]+(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v)) return parseTimeNs(v);
   return BigInt(Math.floor(parseUntil(v))) * 1_000_000n;
 }
 
@@ -123,35 +129,49 @@ export function detachKeys(spec: string | undefined): Buffer {
   return Buffer.from(keys);
 }
 
-/** Client input to the container's stdin until the client ends it or types the detach keys. */
-function forwardStdin(b: ContainersBackend, id: string, sock: Duplex, head: Buffer | undefined, keys: Buffer, ac: AbortController): void {
+/**
+ * Client input to the container's stdin until the client ends it or, with a TTY, types the detach
+ * keys (as Docker: without a TTY stdin is binary data and passes untouched).
+ */
+function forwardStdin(b: ContainersBackend, id: string, sock: Duplex, head: Buffer | undefined, keys: Buffer | undefined, ac: AbortController): void {
   const pipe = b.stdin(id);
   if (!pipe) return;
-  let matched = 0;
   let chain = Promise.resolve();
+  const send = (data: Buffer) => {
+    if (!data.length) return;
+    // A container that exits takes its stdin with it: later input has nowhere to go, and a failed
+    // write must not become an unhandled rejection in the daemon.
+    chain = chain.then(() => pipe.write(data)).catch((err: Error) => log.debug('attach stdin write failed', { id, error: err.message }));
+  };
+  // Bytes that may begin the detach sequence are held back until it completes or breaks.
+  let held = 0;
   const onData = (d: Buffer) => {
-    // Look for the detach sequence; bytes of a partial match are held back until it breaks.
-    let start = 0;
-    for (let i = 0; i < d.length; i++) {
-      if (d[i] === keys[matched]) {
-        matched++;
-        if (matched === keys.length) {
-          const before = d.subarray(start, Math.max(start, i + 1 - keys.length));
-          if (before.length) chain = chain.then(() => pipe.write(before));
-          sock.off('data', onData);
-          ac.abort();
-          chain.finally(() => sock.end());
-          return;
-        }
-      } else if (matched) {
-        matched = 0;
+    if (!keys || (!held && !d.includes(keys[0]!))) return send(d);
+    const out: number[] = [];
+    for (const byte of d) {
+      if (held && byte !== keys[held]) {
+        out.push(...keys.subarray(0, held));
+        held = 0;
+      }
+      if (byte !== keys[held]) {
+        out.push(byte);
+        continue;
+      }
+      if (++held === keys.length) {
+        send(Buffer.from(out));
+        sock.off('data', onData);
+        ac.abort();
+        void chain.then(() => sock.end());
+        return;
       }
     }
-    chain = chain.then(() => pipe.write(d.subarray(start)));
+    send(Buffer.from(out));
   };
   if (head?.length) onData(head);
   sock.on('data', onData);
-  sock.once('end', () => void chain.finally(() => b.closeStdin(id)));
+  // The client's end of input ends the container's (StdinOnce) only without a TTY, as Docker: a
+  // terminal's input has no end, and a detached client must leave the shell running.
+  if (!keys) sock.once('end', () => void chain.then(() => b.closeStdin(id)));
 }
 
 export function containerRoutes(b: ContainersBackend): Route[] {
@@ -174,7 +194,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       // start; attaching to a running one shows only what comes next (all of it with logs=1).
       const wasRunning = c.State.Running;
       await b.startedOrExited(c.Id);
-      if (boolParam(r.query, 'stdin') && 'read' in out) forwardStdin(b, c.Id, out as Duplex, head, detachKeys(r.query.get('detachKeys') ?? c.Config.DetachKeys), ac);
+      if (boolParam(r.query, 'stdin') && 'read' in out) forwardStdin(b, c.Id, out as Duplex, head, tty ? detachKeys(r.query.get('detachKeys') ?? c.Config.DetachKeys) : undefined, ac);
       const running = b.get(c.Id)?.State.Running ?? false;
       const stopped = running ? b.exited(c.Id) : Promise.resolve();
       const tail = boolParam(r.query, 'logs') || !wasRunning ? undefined : 0;
@@ -195,16 +215,20 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       const req: CreateRequest = { name: r.query.get('name') ?? undefined, config, hostConfig, networkingConfig };
       sendJson(r.res, 201, await b.create(req));
     } },
-    { method: 'GET', path: '/containers/json', handler: (r) => {
+    { method: 'GET', path: '/containers/json', handler: async (r) => {
       const all = boolParam(r.query, 'all');
       const limit = intParam(r.query, 'limit');
       const f = filtersParam(r.query);
       let list = b.all().filter((c) => (all || (limit !== undefined && limit > 0) || c.State.Running) && matches(c, f, b.imageName(c.Image)));
       list.sort((x, y) => Date.parse(y.Created) - Date.parse(x.Created));
       if (limit !== undefined && limit > 0) list = list.slice(0, limit);
-      sendJson(r.res, 200, list.map((c) => summary(c, b.listedImage(c), b)));
+      const withSize = boolParam(r.query, 'size') && b.sizes;
+      sendJson(r.res, 200, await Promise.all(list.map(async (c) => ({ ...summary(c, b.listedImage(c), b), ...(withSize ? await b.sizes!(c) : {}) }))));
     } },
-    { method: 'GET', path: '/containers/{id}/json', handler: (r) => sendJson(r.res, 200, inspect(b.resolve(r.params['id']!), b)) },
+    { method: 'GET', path: '/containers/{id}/json', handler: async (r) => {
+      const c = b.resolve(r.params['id']!);
+      sendJson(r.res, 200, { ...inspect(c, b), ...(boolParam(r.query, 'size') && b.sizes ? await b.sizes(c) : {}) });
+    } },
     { method: 'POST', path: '/containers/{id}/start', handler: async (r) => {
       const c = b.resolve(r.params['id']!);
       if (c.State.Running) return sendNoContent(r.res, 304);

@@ -1,6 +1,7 @@
 // Attaching the local terminal to a container's (or exec's) streams over a hijacked connection:
 // raw mode and resize with a TTY, stdout/stderr demultiplexing without one, stdin copied in and
 // half-closed at its end, and the detach keys (Ctrl-P Ctrl-Q) that leave the container running.
+import { spawnSync } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { StreamDemuxer, type EngineClient } from '../../client/index.js';
 import type { Context } from '../command.js';
@@ -95,6 +96,10 @@ export function rawTerminal(ctx: Context, tty: boolean): () => void {
   const stdin = ctx.stdin as NodeJS.ReadStream;
   if (!tty || !stdin.isTTY || typeof stdin.setRawMode !== 'function') return () => {};
   stdin.setRawMode(true);
+  // libuv's raw mode keeps output processing (\n -> \r\n), so the container's own \r\n would
+  // reach the screen as \r\r\n; the docker CLI's raw mode turns it off as cfmakeraw does.
+  // Leaving raw mode restores the terminal's original settings, output processing included.
+  spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
   return () => stdin.setRawMode(false);
 }
 

@@ -57,9 +57,13 @@ export const execCommand: Command = {
       return 0;
     }
     const tty = !!body['Tty'];
-    const { socket, head } = await client.hijack('POST', `/exec/${Id}/start`, { body: { Detach: false, Tty: tty, ConsoleSize: null } });
-    const attached = pumpStreams(ctx, socket, head, { stdin: !!body['AttachStdin'], stdout: true, stderr: true, tty, detachKeys: body['DetachKeys'] as string });
+    // The terminal's size from the start, so the process never sees a 0x0 terminal (as docker).
+    const out = ctx.stdout as NodeJS.WriteStream;
+    const size = tty && out.isTTY && out.rows && out.columns ? [out.rows, out.columns] : null;
+    const { socket, head } = await client.hijack('POST', `/exec/${Id}/start`, { body: { Detach: false, Tty: tty, ConsoleSize: size } });
+    // Raw first: output that came with the response (`head`) is written at once.
     const restore = rawTerminal(ctx, tty && !!body['AttachStdin']);
+    const attached = pumpStreams(ctx, socket, head, { stdin: !!body['AttachStdin'], stdout: true, stderr: true, tty, detachKeys: body['DetachKeys'] as string });
     const stopResize = tty ? followTerminalSize(ctx, client, `/exec/${Id}/resize`) : () => {};
     try {
       const r = await attached.done;
@@ -108,8 +112,9 @@ export const attachCommand: Command = {
     try {
       const r = await attached.done;
       if (r.detached) {
+        // As the docker CLI: attach reports the detach as an error (exit 1); run -it does not.
         ctx.stderr.write('read escape sequence\n');
-        return 0;
+        return 1;
       }
       return (await wait).StatusCode;
     } finally {

@@ -11,6 +11,9 @@ export function timestampParam(value: string | undefined, now = Date.now()): str
     return ((now - ms) / 1000).toFixed(9);
   }
   if (/^\d+(\.\d+)?$/.test(value)) return value;
+  // RFC 3339 keeps its nanoseconds, as the docker CLI: `logs -t` prints them and --since takes them back.
+  const nano = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d+)(Z|[+-]\d\d:\d\d)$/.exec(value);
+  if (nano && !Number.isNaN(Date.parse(nano[1]! + nano[3]!))) return `${Date.parse(nano[1]! + nano[3]!) / 1000}.${nano[2]!.padEnd(9, '0').slice(0, 9)}`;
   const t = Date.parse(value);
   if (Number.isNaN(t)) throw new Error(`invalid value for "since": failed to parse value as time or duration: "${value}"`);
   return (t / 1000).toFixed(9);

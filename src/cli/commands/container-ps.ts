@@ -61,6 +61,8 @@ export function psRow(c: ContainerSummary, trunc: boolean, now = Date.now()) {
     ID: trunc ? shortId(c.Id) : c.Id,
     Image: image,
     Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(','),
+    /** `{{.Label "name"}}`: one label's value (a method, so `json` leaves it out as docker's does). */
+    Label: (name: string) => labels[name] ?? '',
     LocalVolumes: String((c.Mounts ?? []).filter((m) => m.Name).length),
     Mounts: mounts.join(','),
     Names: names.join(','),

@@ -345,6 +345,16 @@ function evalCommand(cmd: Operand[], dot: unknown, scope: Scope, piped: unknown)
     if (piped !== undefined) args.push(piped);
     return callFunc(head.name, args);
   }
+  // A field holding a function is a method, as Go's `{{.Label "com.example"}}` on a ps row.
+  if (head!.kind === 'field' && head.path.length && (rest.length || piped !== undefined)) {
+    const owner = evalOperand({ ...head, path: head.path.slice(0, -1) }, dot, scope);
+    const method = owner && typeof owner === 'object' ? (owner as Record<string, unknown>)[head.path[head.path.length - 1]!] : undefined;
+    if (typeof method === 'function') {
+      const args = rest.map((o) => evalOperand(o, dot, scope));
+      if (piped !== undefined) args.push(piped);
+      return (method as (...a: unknown[]) => unknown).call(owner, ...args);
+    }
+  }
   if (rest.length) fail(`can't give argument to non-function`);
   if (piped !== undefined) fail(`can't give argument to non-function`);
   return evalOperand(head!, dot, scope);
