@@ -12,6 +12,8 @@ export interface DaemonConfig {
   logLevel: LogLevel;
   /** Registries reached over plain HTTP (loopback ones always are). */
   insecureRegistries?: string[];
+  /** Registries never contacted (`docker.io` keeps a daemon, and its tests, off Docker Hub). */
+  blockedRegistries?: string[];
   /** Default bridge network: gateway address with prefix, and the Linux bridge's name. */
   bip: string;
   bridge: string;
@@ -24,6 +26,8 @@ A container engine that speaks the Docker Engine API.
 
 Options:
       --bip string         Specify default-bridge IPv4 network (default "172.30.0.1/16")
+      --block-registry list  Never contact this registry (docker.io for Docker Hub): pulls, pushes,
+                           logins and searches there fail at once
   -b, --bridge string      Attach containers to a network bridge (default "berth0")
       --data-root string   Root directory of persistent state (default "/var/lib/berth")
   -D, --debug              Enable debug mode
@@ -48,6 +52,7 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig | 'help' | 'versio
         bridge: { type: 'string', short: 'b' },
         'exec-root': { type: 'string' },
         'insecure-registry': { type: 'string', multiple: true },
+        'block-registry': { type: 'string', multiple: true },
         pidfile: { type: 'string', short: 'p' },
         'log-level': { type: 'string', short: 'l' },
         debug: { type: 'boolean', short: 'D' },
@@ -78,6 +83,7 @@ export function parseDaemonArgs(argv: string[]): DaemonConfig | 'help' | 'versio
     pidfile: path.resolve(v.pidfile ?? path.join(execRoot, 'berthd.pid')),
     logLevel,
     insecureRegistries: v['insecure-registry'] ?? [],
+    blockedRegistries: v['block-registry'] ?? [],
     bip,
     bridge,
   };

@@ -73,7 +73,7 @@ export class Daemon {
     this.volumes.setUsedBy((name) => this.containers.all().filter((c) => c.mounts?.some((m) => m.Type === 'volume' && m.Name === name)).map((c) => c.Id));
     this.images.setUsedBy((id) => this.containers.usersOf(id));
     this.execs = new ExecManager(this.containers, (action, id, attrs) => this.events.publish('container', action, id, attrs));
-    this.registry = new RegistryBackend(this.images, config.insecureRegistries ?? [], (action, id, name) => this.events.publish('image', action, id, { name }));
+    this.registry = new RegistryBackend(this.images, config.insecureRegistries ?? [], (action, id, name) => this.events.publish('image', action, id, { name }), config.blockedRegistries ?? []);
     // FROM pulls what is missing (and everything with --pull), printing the pull's status lines.
     const pull = async (ref: string, out: { stream(text: string): void }) => {
       await this.registry.pull(ref, undefined, {}, (m) => {

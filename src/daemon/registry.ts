@@ -1,7 +1,7 @@
 // The daemon's registry face: pull, push, login and search over registry/client, with the
 // credentials each request brings (X-Registry-Auth). `pullIfMissing` is what container create
 // (and `run`) call for an image that is not here yet.
-import { InvalidArgument, NotFound } from '../errdefs/index.js';
+import { Forbidden, InvalidArgument, NotFound } from '../errdefs/index.js';
 import { RepositoryClient, RegistryTransport, searchRegistry, decodeRegistryAuth, type Credentials } from '../registry/client/index.js';
 import {
   ImageService, pullImage, pushImage, parseReference, withDefaultTag, repositoryName, formatReference, DEFAULT_DOMAIN,
@@ -22,9 +22,18 @@ export class RegistryBackend {
     private readonly images: ImageService,
     private readonly insecureRegistries: string[] = [],
     private readonly onEvent: (action: 'pull' | 'push', id: string, name: string) => void = () => {},
+    private readonly blockedRegistries: string[] = [],
   ) {}
 
+  /** `--block-registry`: a daemon that must never reach a registry (tests, air-gapped hosts) says so. */
+  private allow(domain: string): void {
+    if (this.blockedRegistries.some((b) => serverDomain(b) === domain)) {
+      throw new Forbidden(`registry ${domain} is blocked on this daemon (--block-registry)`);
+    }
+  }
+
   private repo(ref: Reference, creds: Credentials): RepositoryClient {
+    this.allow(ref.domain);
     return new RepositoryClient(ref.domain, ref.path, creds, { insecureRegistries: this.insecureRegistries });
   }
 
@@ -79,6 +88,7 @@ export class RegistryBackend {
   /** POST /auth: checks the credentials against the registry's /v2/. */
   async login(req: LoginRequest): Promise<{ Status: string; IdentityToken: string }> {
     const domain = serverDomain(req.serveraddress);
+    this.allow(domain);
     const t = new RegistryTransport(domain, { username: req.username, password: req.password, identityToken: req.identitytoken }, { insecureRegistries: this.insecureRegistries });
     await t.ping();
     return { Status: 'Login Succeeded', IdentityToken: '' };
@@ -95,6 +105,7 @@ export class RegistryBackend {
       q = term.slice(slash + 1);
     }
     if (limit !== undefined && (limit < 1 || limit > 100)) throw new InvalidArgument('limit must be between 1 and 100');
+    this.allow(domain);
     return searchRegistry(domain === DEFAULT_DOMAIN ? 'index.docker.io' : domain, q, limit ?? 25, decodeRegistryAuth(auth), { insecureRegistries: this.insecureRegistries });
   }
 }

@@ -63,6 +63,8 @@ test('docker CLI: run --rm prints output and returns the exit code', { skip: !do
   const noImage = cli(['run', '--rm', 'no-such-image:v1', 'true']);
   assert.equal(noImage.status, 125);
   assert.match(noImage.stderr, /^Unable to find image 'no-such-image:v1' locally\n/);
+  // Test daemons run with --block-registry docker.io: the pull fails without asking DNS for Docker Hub.
+  assert.match(noImage.stderr, /registry docker\.io is blocked on this daemon/);
   // --rm removed every one of them.
   assert.equal(cli(['ps', '-aq']).stdout, '');
 });

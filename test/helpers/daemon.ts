@@ -56,6 +56,8 @@ export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon>
     ownBridge = { name: `bt${randomBytes(3).toString('hex')}`, subnet: `10.${a}.${b}.0/24` };
     extraArgs = [...extraArgs, '--bridge', ownBridge.name, '--bip', `10.${a}.${b}.1/24`];
   }
+  // Tests never reach the internet: a missing docker.io image fails at once instead of asking DNS.
+  extraArgs = ['--block-registry', 'docker.io', ...extraArgs];
   const socket = path.join(top, 'berth.sock');
   const dataRoot = path.join(top, 'data');
   const execRoot = path.join(top, 'exec');
