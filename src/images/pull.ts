@@ -135,8 +135,9 @@ export async function pullImage(images: ImageService, blobs: CompressedBlobIndex
       }
     }, () => {});
   });
-  // Every failure is observed and stops the rest, so one failure leaves no unhandled rejections.
-  for (const d of [...downloads, ...extracts]) d?.catch(() => abort.abort());
+  // Every failure is observed and stops the rest (so no unhandled rejections); the first one is
+  // the abort's reason, so the layers it cut short report it rather than "aborted".
+  for (const d of [...downloads, ...extracts]) d?.catch((err) => abort.abort(err));
 
   let parent: Digest | undefined;
   let next = 0;
@@ -154,14 +155,16 @@ export async function pullImage(images: ImageService, blobs: CompressedBlobIndex
       parent = chains[next];
     }
   } catch (err) {
-    abort.abort();
+    // The first failure is the one worth reporting (a later one may be just "aborted").
+    const first: unknown = abort.signal.aborted ? abort.signal.reason : err;
+    abort.abort(err);
     for (const b of live.values()) b.drop();
     await Promise.allSettled(downloads);
     // Layers unpacked but not committed (from the failed one up) are dropped; a committed
     // snapshot is no longer under its key, so discarding it again is a no-op.
     const left = await Promise.allSettled(extracts.slice(next));
     for (const r of left) if (r.status === 'fulfilled' && r.value) await images.layers.discard(r.value);
-    throw err;
+    throw first;
   }
 
   const repoName = repositoryName(ref);
