@@ -18,8 +18,12 @@ import { LiveBytes } from './live-bytes.js';
 import type { ExtractedLayer } from './layers.js';
 
 export const MAX_CONCURRENT_DOWNLOADS = 3;
-/** Layers unpacked at once, each on its own worker thread. */
-export const MAX_CONCURRENT_UNPACKS = 3;
+/**
+ * Layers unpacked at once, each on its own worker thread. Twice the downloads, so that an unpack
+ * is attached to its download's bytes from the first one (a download that runs ahead of an
+ * unpack not yet started gives up its bytes, which are then read back from the content store).
+ */
+export const MAX_CONCURRENT_UNPACKS = 2 * MAX_CONCURRENT_DOWNLOADS;
 /** Bytes a download may run ahead of its unpack (or hold for it before it starts). */
 const STREAM_AHEAD = 32 << 20;
 

@@ -8,6 +8,7 @@ import type { FromWorker, ToWorker, UnpackWorkerData } from './unpack-worker.js'
 
 /** Bytes sent to a worker and not yet consumed by it before the sender waits. */
 const WINDOW = 8 << 20;
+const BATCH = 1 << 20;
 
 // In the esbuild bundle the worker is dist/unpack-worker.js, beside berthd.js (scripts/build.mjs
 // builds it as its own entry). Run from source (tests through tsx) it is the .ts beside this file,
@@ -68,17 +69,33 @@ export async function unpackInWorker(root: string, compressed: AsyncIterable<Buf
   const onAbort = () => settle(() => reject(opts.signal!.reason ?? new errdefs.Cancelled('unpack cancelled')));
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
+  // Network chunks (~64 KiB) are gathered into one message per BATCH bytes: a message each way
+  // per chunk cost more CPU than the copies.
+  let batch: Buffer[] = [];
+  let batched = 0;
+  const post = () => {
+    // One copy of the batch's bytes, moved (not cloned) into the worker.
+    const own = new Uint8Array(batched);
+    let at = 0;
+    for (const b of batch) (own.set(b, at), (at += b.length));
+    queued += own.length;
+    worker.postMessage({ chunk: own } satisfies ToWorker, [own.buffer]);
+    batch = [];
+    batched = 0;
+  };
   const feed = async () => {
     for await (const chunk of compressed) {
       if (settled) return;
-      // A copy of just this chunk's bytes, moved (not cloned) into the worker.
-      const own = new Uint8Array(chunk);
-      queued += own.length;
-      worker.postMessage({ chunk: own } satisfies ToWorker, [own.buffer]);
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched < BATCH) continue;
+      post();
       while (queued > WINDOW && !settled) await new Promise<void>((r) => (room = r));
       room = undefined;
     }
-    if (!settled) worker.postMessage({ end: true } satisfies ToWorker);
+    if (settled) return;
+    if (batched) post();
+    worker.postMessage({ end: true } satisfies ToWorker);
   };
   feed().catch((err) => settle(() => reject(err)));
   try {
