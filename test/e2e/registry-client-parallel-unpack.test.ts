@@ -1,8 +1,9 @@
 // Pull unpacks every layer at once (each on a worker thread, into a snapshot of its own) and
 // commits them in order. These tests hold the guarantees on that path: a bottom layer failing its
 // digest while the layers above it have already unpacked leaves nothing committed and the rerun
-// stacks the layers in order (whiteouts included); a hostile layer is refused without a file
-// written outside the layer.
+// stacks the layers in order (whiteouts included); kill -9 of berthd with layers unpacked but not
+// committed leaves no snapshot after restart; a hostile layer is refused without a file written
+// outside the layer.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -133,6 +134,46 @@ test('a bottom layer failing its digest while the layers above unpack leaves not
       'wc -c < /data/a; wc -c < /data/b; echo $(cat /data/c); test -e /data/gone && echo still there || echo whited out'], { encoding: 'utf8' });
     assert.deepEqual(out.trim().split('\n').map((l) => l.trim()), [String(3 << 20), String(3 << 20), 'top', 'whited out']);
     assert.equal(snapshots().names.filter((n) => n.startsWith('extract-')).length, 0);
+  } finally {
+    await served.close();
+  }
+});
+
+test('kill -9 of berthd while layers wait, unpacked, for their parent leaves no snapshot; the rerun completes', async () => {
+  const tars = [
+    await tarOf([{ name: 'base/' }, { name: 'base/file', body: randomBytes(2 << 20) }]),
+    await tarOf([{ name: 'one/' }, { name: 'one/file', body: randomBytes(2 << 20) }]),
+    await tarOf([{ name: 'two/' }, { name: 'two/file', body: randomBytes(2 << 20) }]),
+  ];
+  let stall = true;
+  let aboveServed = 0;
+  let aboveDone!: () => void;
+  const above = new Promise<void>((r) => (aboveDone = r));
+  const served = await imageRegistry(tars, (res, i, good) => {
+    res.writeHead(200, { 'Content-Length': String(good.length) });
+    if (i > 0) return res.end(good, () => ++aboveServed === tars.length - 1 && aboveDone());
+    if (!stall) return res.end(good);
+    res.write(good.subarray(0, good.length >> 1)); // the bottom layer never finishes
+  });
+  try {
+    const before = snapshots();
+    const name = `${served.host}/killed/image:1`;
+    const p = pull(name).catch(() => []);
+    await above;
+    await new Promise((r) => setTimeout(r, 1000)); // the layers above unpack meanwhile
+    assert.ok(snapshots().names.some((n) => n.startsWith('extract-')), 'unpacks were in flight');
+    await daemon.kill9();
+    await p;
+    await daemon.restart();
+    docker = new Docker({ socketPath: daemon.socket });
+    assert.deepEqual(snapshots(), before);
+    assert.deepEqual(ingests(), []);
+    stall = false;
+    const msgs = await pull(name);
+    assert.ok(!msgs.some((m) => m['error']), JSON.stringify(msgs));
+    const layers = (await docker.getImage(name).inspect()).RootFS.Layers;
+    assert.deepEqual(layers, tars.map(sha));
+    assert.equal(snapshots().names.length, before.names.length + tars.length);
   } finally {
     await served.close();
   }
