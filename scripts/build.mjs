@@ -5,6 +5,8 @@ const entries = {
   berthd: 'src/daemon/main.ts',
   berth: 'src/cli/main.ts',
   registry: 'src/registry/server/main.ts',
+  // The layer unpack worker (src/lib/archive/worker-unpack.ts finds it beside berthd.js).
+  'unpack-worker': 'src/lib/archive/unpack-worker.ts',
 };
 
 await build({

@@ -1,13 +1,13 @@
 // `docker pull`: resolve the manifest (choosing the platform from an index), fetch the config,
 // download up to three layers at a time into the content store (each verified against its
-// digest on commit: a mismatch is refused and nothing is kept), unpack them in order through the
-// same LayerStore path as load, then record the image with its repo digest. A layer whose parent
-// is in place unpacks while it downloads (its bytes handed over in memory), and is committed only
-// once its blob is verified; the compressed blob is the layer's stored form (no second, tar copy).
+// digest on commit: a mismatch is refused and nothing is kept) while each unpacks on a worker
+// thread into a snapshot of its own (its bytes handed over in memory), then commit the layers in
+// order, each once its blob and diff ID have verified and its parent is committed, and record the
+// image with its repo digest. The compressed blob is the layer's stored form (no second, tar copy).
 import { InvalidArgument, NotFound } from '../errdefs/index.js';
 import { sha256, type Digest } from '../lib/digest.js';
 import { hostPlatform, isIndexMediaType, type Descriptor, type ImageConfig, type Index, type Manifest, type Platform } from '../lib/oci.js';
-import { decompress } from '../lib/archive/index.js';
+import { unpackInWorker } from '../lib/archive/index.js';
 import type { ImageService } from './service.js';
 import { chainIDsOf } from './service.js';
 import type { CompressedBlobIndex, RemoteRepository } from './remote.js';
@@ -15,9 +15,15 @@ import type { ProgressSink } from './types.js';
 import { familiarRepository, familiarString, formatReference, repositoryName, type Reference } from './reference.js';
 import { progressBar, throttle } from './progress.js';
 import { LiveBytes } from './live-bytes.js';
-import { Readable } from 'node:stream';
+import type { ExtractedLayer } from './layers.js';
 
 export const MAX_CONCURRENT_DOWNLOADS = 3;
+/**
+ * Layers unpacked at once, each on its own worker thread. Twice the downloads, so that an unpack
+ * is attached to its download's bytes from the first one (a download that runs ahead of an
+ * unpack not yet started gives up its bytes, which are then read back from the content store).
+ */
+export const MAX_CONCURRENT_UNPACKS = 2 * MAX_CONCURRENT_DOWNLOADS;
 /** Bytes a download may run ahead of its unpack (or hold for it before it starts). */
 const STREAM_AHEAD = 32 << 20;
 
@@ -83,6 +89,7 @@ export async function pullImage(images: ImageService, blobs: CompressedBlobIndex
   const chains = chainIDsOf(diffIDs);
 
   const limit = limiter(MAX_CONCURRENT_DOWNLOADS);
+  const unpackLimit = limiter(MAX_CONCURRENT_UNPACKS);
   const abort = new AbortController();
   const byDigest = new Map<Digest, Promise<void>>();
   const live = new Map<Digest, LiveBytes>();
@@ -102,50 +109,66 @@ export async function pullImage(images: ImageService, blobs: CompressedBlobIndex
     byDigest.set(layer.digest, p);
     return p;
   });
-  // Every download's failure is observed, so one failure does not leave unhandled rejections.
-  for (const d of downloads) d?.catch(() => abort.abort());
+
+  // Every layer unpacks into a snapshot of its own as its bytes arrive, side by side on worker
+  // threads; only the commits below go in order, each after its blob's digest has verified.
+  const extracts: Array<Promise<ExtractedLayer> | undefined> = doc.layers.map((layer, i) => {
+    const downloaded = downloads[i];
+    if (!downloaded) return undefined;
+    const id = short(layer.digest);
+    return unpackLimit(async () => {
+      const bytes = live.get(layer.digest)!;
+      // The bytes as they arrive, unless too many arrived before this unpack started (or another
+      // layer with the same blob took them): then the verified blob from the content store.
+      const streamed = bytes.attach();
+      const extracting = () => progress({ status: 'Extracting', progressDetail: { current: 0, total: layer.size }, progress: progressBar(0, layer.size), id });
+      if (streamed) downloaded.then(extracting, () => {});
+      else {
+        await downloaded;
+        extracting();
+      }
+      try {
+        const source = streamed ?? (await images.content.read(layer.digest));
+        return await images.layers.extract((dir) => unpackInWorker(dir, source, { whiteouts: 'overlay', signal: abort.signal }), diffIDs[i]!);
+      } catch (err) {
+        // Garbage from a corrupt download fails the unpack first; the download's verdict
+        // (the digest mismatch) is the cause worth reporting.
+        throw (streamed && (await downloaded.then(() => undefined, (e: unknown) => e))) || err;
+      } finally {
+        if (streamed) bytes.drop();
+      }
+    }, () => {});
+  });
+  // Every failure is observed and stops the rest (so no unhandled rejections); the first one is
+  // the abort's reason, so the layers it cut short report it rather than "aborted".
+  for (const d of [...downloads, ...extracts]) d?.catch((err) => abort.abort(err));
 
   let parent: Digest | undefined;
+  let next = 0;
   try {
-    for (let i = 0; i < doc.layers.length; i++) {
-      const layer = doc.layers[i]!;
-      const id = short(layer.digest);
-      const downloaded = downloads[i];
-      if (downloaded) {
-        const bytes = live.get(layer.digest)!;
-        // The bytes as they arrive, unless too many arrived before this layer's turn.
-        const streamed = bytes.attach();
-        const extracting = () => progress({ status: 'Extracting', progressDetail: { current: 0, total: layer.size }, progress: progressBar(0, layer.size), id });
-        if (streamed) downloaded.then(extracting, () => {});
-        else {
-          await downloaded;
-          extracting();
-        }
-        try {
-          const source = streamed ? Readable.from(streamed) : await images.content.read(layer.digest);
-          const { stream } = await decompress(source);
-          await images.layers.unpack(stream as AsyncIterable<Buffer>, parent, diffIDs[i]!, {
-            blob: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size },
-            beforeCommit: () => downloaded,
-          });
-        } catch (err) {
-          bytes.drop();
-          // Garbage from a corrupt download fails the unpack first; the download's verdict
-          // (the digest mismatch) is the cause worth reporting.
-          throw (streamed && (await downloaded.then(() => undefined, (e: unknown) => e))) || err;
-        } finally {
-          bytes.drop();
-        }
-        progress({ status: 'Pull complete', progressDetail: {}, id });
+    for (; next < doc.layers.length; next++) {
+      const layer = doc.layers[next]!;
+      const extracted = extracts[next];
+      if (extracted) {
+        const x = await extracted;
+        await downloads[next];
+        await images.layers.commitExtracted(x, parent, { mediaType: layer.mediaType, digest: layer.digest, size: layer.size });
+        progress({ status: 'Pull complete', progressDetail: {}, id: short(layer.digest) });
       }
-      blobs.put(diffIDs[i]!, layer, repositoryName(ref));
-      parent = chains[i];
+      blobs.put(diffIDs[next]!, layer, repositoryName(ref));
+      parent = chains[next];
     }
   } catch (err) {
-    abort.abort();
+    // The first failure is the one worth reporting (a later one may be just "aborted").
+    const first: unknown = abort.signal.aborted ? abort.signal.reason : err;
+    abort.abort(err);
     for (const b of live.values()) b.drop();
     await Promise.allSettled(downloads);
-    throw err;
+    // Layers unpacked but not committed (from the failed one up) are dropped; a committed
+    // snapshot is no longer under its key, so discarding it again is a no-op.
+    const left = await Promise.allSettled(extracts.slice(next));
+    for (const r of left) if (r.status === 'fulfilled' && r.value) await images.layers.discard(r.value);
+    throw first;
   }
 
   const repoName = repositoryName(ref);

@@ -109,13 +109,17 @@ export class OverlaySnapshotter implements Snapshotter {
     return this.mountsOf(this.get(key));
   }
 
-  async commit(name: string, key: string, labels?: { [k: string]: string }): Promise<void> {
+  async commit(name: string, key: string, labels?: { [k: string]: string }, parent?: string): Promise<void> {
     const r = this.get(key);
     if (r.kind !== 'active') throw new FailedPrecondition(`snapshot ${key} is not active`);
     if (this.state.snapshots[name]) throw new AlreadyExists(`snapshot ${name}: already exists`);
+    if (parent !== undefined && parent !== r.parent) {
+      if (r.parent !== undefined) throw new InvalidArgument(`snapshot ${key} already has parent ${r.parent}`);
+      if (this.get(parent).kind !== 'committed') throw new InvalidArgument(`snapshot ${parent} is not committed`);
+    }
     rmSync(path.join(this.dir, String(r.id), 'work'), { recursive: true, force: true });
     delete this.state.snapshots[key];
-    this.state.snapshots[name] = { ...r, kind: 'committed', labels: { ...r.labels, ...labels } };
+    this.state.snapshots[name] = { ...r, parent: parent ?? r.parent, kind: 'committed', labels: { ...r.labels, ...labels } };
     this.save();
   }
 

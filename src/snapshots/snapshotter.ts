@@ -25,8 +25,12 @@ export interface Snapshotter {
   /** A read-only view of `parent`. */
   view(key: string, parent?: string, labels?: Record<string, string>): Promise<Mount[]>;
   mounts(key: string): Promise<Mount[]>;
-  /** Turns active snapshot `key` into committed snapshot `name`. */
-  commit(name: string, key: string, labels?: Record<string, string>): Promise<void>;
+  /**
+   * Turns active snapshot `key` into committed snapshot `name`. A snapshot prepared without a
+   * parent may name its (committed) `parent` here: a layer's own files do not depend on the layers
+   * below, so layers can be unpacked side by side and stacked in order as they commit.
+   */
+  commit(name: string, key: string, labels?: Record<string, string>, parent?: string): Promise<void>;
   /** FailedPrecondition if it has children. */
   remove(key: string): Promise<void>;
   usage(key: string): Promise<Usage>;

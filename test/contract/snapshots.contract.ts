@@ -66,4 +66,33 @@ export function snapshotterContract(name: string, make: () => { s: Snapshotter; 
       cleanup();
     }
   });
+
+  test(`${name}: a layer unpacked before its parent is committed stacks onto it at commit`, async () => {
+    const { s, cleanup } = make();
+    try {
+      // Both prepared with no parent, as a pull unpacks layers side by side.
+      await s.prepare('lower-active');
+      await s.prepare('upper-active');
+      writeFileSync(path.join(await s.upperDir('upper-active'), 'upper'), 'from upper');
+      writeFileSync(path.join(await s.upperDir('lower-active'), 'lower'), 'from lower');
+      await assert.rejects(s.commit('upper', 'upper-active', undefined, 'lower-active'), { name: 'InvalidArgument' });
+      await s.commit('lower', 'lower-active');
+      await s.commit('upper', 'upper-active', undefined, 'lower');
+      assert.equal((await s.stat('upper')).parent, 'lower');
+      await s.view('v', 'upper');
+      await withMounted(s, 'v', (d) => {
+        assert.equal(readFileSync(path.join(d, 'lower'), 'utf8'), 'from lower');
+        assert.equal(readFileSync(path.join(d, 'upper'), 'utf8'), 'from upper');
+      });
+      await assert.rejects(s.remove('lower'), { name: 'FailedPrecondition' });
+      await s.prepare('child-active', 'upper');
+      await assert.rejects(s.commit('child', 'child-active', undefined, 'lower'), { name: 'InvalidArgument' });
+      await s.remove('child-active');
+      await s.remove('v');
+      await s.remove('upper');
+      await s.remove('lower');
+    } finally {
+      cleanup();
+    }
+  });
 }

@@ -31,8 +31,13 @@ function toolFor(c: Compression): string[] | undefined {
   }
 }
 
+export interface DecompressOptions {
+  /** 'zlib' gunzips in this thread (a worker's own core) rather than through unpigz and pipes. */
+  gzip?: 'tool' | 'zlib';
+}
+
 /** Reads the first chunk to detect the compression, then returns the decompressed stream. */
-export async function decompress(source: Readable): Promise<{ stream: Readable; compression: Compression }> {
+export async function decompress(source: Readable, opts: DecompressOptions = {}): Promise<{ stream: Readable; compression: Compression }> {
   const it = source[Symbol.asyncIterator]();
   let first: Buffer = Buffer.alloc(0);
   while (first.length < 6) {
@@ -51,9 +56,9 @@ export async function decompress(source: Readable): Promise<{ stream: Readable; 
   const compression = detectCompression(first);
   if (compression === 'none') return { stream: rest, compression };
 
-  const tool = toolFor(compression);
+  const tool = compression === 'gzip' && opts.gzip === 'zlib' ? undefined : toolFor(compression);
   if (!tool) {
-    const gunzip = createGunzip();
+    const gunzip = createGunzip({ chunkSize: 256 << 10 });
     rest.pipe(gunzip);
     rest.on('error', (e) => gunzip.destroy(e));
     return { stream: gunzip, compression };
