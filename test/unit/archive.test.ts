@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { applyLayer, diffUpper, tarTree } from '../../src/lib/archive/index.js';
 import { TarWriter, type TarHeader } from '../../src/lib/tar/index.js';
-import { lgetxattr, lsetxattr, mknod, S_IFCHR, S_IFIFO } from '../../src/lib/sys/index.js';
+import { lgetxattr, lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../../src/lib/sys/index.js';
 import { sha256 } from '../../src/lib/digest.js';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'berth-archive-'));
@@ -45,6 +45,7 @@ function makeRichTree(dir: string): void {
   mkdirSync(path.join(dir, 'dev'));
   mknod(path.join(dir, 'dev', 'null'), S_IFCHR | 0o666, 1, 3);
   mknod(path.join(dir, 'dev', 'fifo'), S_IFIFO | 0o600);
+  mknod(path.join(dir, 'dev', 'loop9'), S_IFBLK | 0o660, 7, 9);
   const deep = path.join(dir, 'd'.repeat(90), 'e'.repeat(90), 'f'.repeat(90));
   mkdirSync(deep, { recursive: true });
   writeFileSync(path.join(deep, 'long-name-file-' + 'x'.repeat(120)), 'deep');
@@ -74,6 +75,8 @@ test('a tree round-trips through tarTree and applyLayer with every attribute', a
     assert.equal(lstatSync(path.join(dst, 'dev', 'null')).isCharacterDevice(), true);
     assert.equal(lstatSync(path.join(dst, 'dev', 'null')).rdev, lstatSync(path.join(src, 'dev', 'null')).rdev);
     assert.equal(lstatSync(path.join(dst, 'dev', 'fifo')).isFIFO(), true);
+    assert.equal(lstatSync(path.join(dst, 'dev', 'loop9')).isBlockDevice(), true);
+    assert.equal(lstatSync(path.join(dst, 'dev', 'loop9')).rdev, lstatSync(path.join(src, 'dev', 'loop9')).rdev);
     const deep = path.join('d'.repeat(90), 'e'.repeat(90), 'f'.repeat(90), 'long-name-file-' + 'x'.repeat(120));
     assert.equal(readFileSync(path.join(dst, deep), 'utf8'), 'deep');
     // Determinism: archiving the unpacked copy gives the same bytes.
@@ -98,6 +101,7 @@ test('GNU tar reads what berth writes, and berth applies what GNU tar writes', a
     execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-C', dst2, '-xf', '-'], { input: ours });
     assert.equal(readFileSync(path.join(dst2, 'bin', 'tool'), 'utf8'), 'binary');
     assert.equal(lstatSync(path.join(dst2, 'dev', 'null')).isCharacterDevice(), true);
+    assert.equal(lstatSync(path.join(dst2, 'dev', 'loop9')).isBlockDevice(), true);
   } finally {
     for (const d of [src, dst, dst2]) rmSync(d, { recursive: true, force: true });
   }
