@@ -179,29 +179,4 @@ export const networkDisconnectCommand: Command = {
   },
 };
 
-export const portCommand: Command = {
-  path: ['container', 'port'],
-  aliases: [['port']],
-  usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]',
-  short: 'List port mappings or a specific mapping for the container',
-  args: { min: 1, max: 2 },
-  flags: [],
-  async run(ctx, args) {
-    const client = await ctx.client();
-    const c = await client.json<{ NetworkSettings: { Ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> } }>('GET', `/containers/${encodeURIComponent(args[0]!)}/json`);
-    const ports = c.NetworkSettings.Ports ?? {};
-    if (args[1]) {
-      const key = args[1].includes('/') ? args[1] : `${args[1]}/tcp`;
-      const list = ports[key];
-      if (!list?.length) {
-        ctx.stderr.write(`Error: No public port '${key}' published for ${args[0]}\n`);
-        throw new ExitError(1);
-      }
-      for (const b of list) ctx.stdout.write(`${b.HostIp}:${b.HostPort}\n`);
-      return;
-    }
-    for (const [key, list] of Object.entries(ports)) for (const b of list ?? []) ctx.stdout.write(`${key} -> ${b.HostIp}:${b.HostPort}\n`);
-  },
-};
-
-export const networkCommands = [networkCreateCommand, networkLsCommand, networkInspectCommand, networkRmCommand, networkPruneCommand, networkConnectCommand, networkDisconnectCommand, portCommand];
+export const networkCommands = [networkCreateCommand, networkLsCommand, networkInspectCommand, networkRmCommand, networkPruneCommand, networkConnectCommand, networkDisconnectCommand];
