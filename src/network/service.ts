@@ -357,7 +357,11 @@ export class NetworkService {
     if (s.mode === 'bridge') {
       const wantedRefs = [mode === 'default' ? 'bridge' : mode, ...Object.keys(endpointsConfig ?? {}).map((r) => (r === 'default' ? 'bridge' : r))];
       const unknown = wantedRefs.find((r) => !this.find(r));
-      if (unknown !== undefined && !strict) return; // start registers again, and fails if it is still missing
+      if (unknown !== undefined && !strict) {
+        // Start registers again with these (aliases, --ip), and fails if the network is still missing.
+        this.sandboxes.put(c.Id, { ...s, pendingEndpoints: endpointsConfig ?? null });
+        return;
+      }
       const primary = this.resolve(mode === 'default' ? 'bridge' : mode);
       if (primary.Driver !== 'bridge') throw new InvalidArgument(`network ${primary.Name} cannot be used this way`);
       const cfg = endpointsConfig ?? {};
@@ -385,7 +389,9 @@ export class NetworkService {
   /** At container start: the namespace with its endpoints and published ports, and /etc files. */
   async setUp(c: ContainerNetworkInput): Promise<SandboxSetup> {
     const containerId = c.Id;
-    if (!this.sandboxes.has(containerId)) this.register(c, undefined, true); // its network was unknown at create (or it predates networking)
+    const known = this.sandboxes.get(containerId);
+    // Its network was unknown at create (or it predates networking): register now, strictly.
+    if (!known || known.pendingEndpoints !== undefined) this.register(c, known?.pendingEndpoints, true);
     const s = this.sandboxes.get(containerId)!;
     if (s.mode === 'host') return { network: { mode: 'host' }, hosts: readFileSync('/etc/hosts', 'utf8'), resolvConf: hostResolvConf() };
     this.tearDownSandbox(s);
@@ -512,6 +518,7 @@ export class NetworkService {
     if (n.Driver !== 'bridge' || s.mode !== 'bridge') throw new Forbidden('container cannot be disconnected from host network or connected to host network');
     if (n.Id in s.wanted) throw new Forbidden(`endpoint with name ${s.containerName} already exists in network ${n.Name}`);
     s.wanted[n.Id] = this.checkEndpoint(n, ec);
+    if (s.pendingEndpoints !== undefined) s.pendingEndpoints = { ...(s.pendingEndpoints ?? {}), [n.Id]: ec }; // start re-registers from these
     this.sandboxes.put(c.Id, s);
     if (c.running && s.netns) {
       try {

@@ -60,6 +60,8 @@ export interface SandboxRecord {
   dns: string[];
   extraHosts: string[];
   hostname: string;
+  /** What create asked for while a network it names did not exist yet: start registers with it. */
+  pendingEndpoints?: Record<string, EndpointSettings | null> | null;
   /** Present while running. */
   netns?: string;
   endpoints: Record<string, Endpoint>;

@@ -146,6 +146,17 @@ test('errors: overlapping subnet, address outside the subnet, unknown network, r
     return true;
   });
   await orphan.remove();
+  // A network made between create and start: the start joins it with what create asked for.
+  const late = await docker.createContainer({
+    Image: 'busybox', Cmd: ['sleep', '30'], HostConfig: { NetworkMode: `late${suffix}` },
+    NetworkingConfig: { EndpointsConfig: { [`late${suffix}`]: { Aliases: ['lateal'], IPAMConfig: { IPv4Address: `10.${octet}.5.77` } } } },
+  });
+  createNetwork(`late${suffix}`, 5);
+  await late.start();
+  const lateNet = (await late.inspect()).NetworkSettings.Networks[`late${suffix}`]!;
+  assert.equal(lateNet.IPAddress, `10.${octet}.5.77`);
+  assert.ok(lateNet.Aliases?.includes('lateal'), JSON.stringify(lateNet.Aliases));
+  await late.remove({ force: true });
   assert.match(cli(['network', 'rm', `app${suffix}`]).err, /has active endpoints/);
   assert.match(ok(['network', 'ls', '--format', '{{.Name}}']), new RegExp(`app${suffix}`));
 });
@@ -177,7 +188,7 @@ test('no veths, namespaces or rules leak: 50 containers come and go, then networ
   const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   assert.deepEqual(created.filter((id) => namespaces.includes(`berth-${id.slice(0, 12)}`)), [], 'namespaces left behind');
   for (const c of ['web', `srv${suffix}`, `lone${suffix}`]) ok(['rm', '-f', c]);
-  for (const n of ['app', 'side', 'int']) ok(['network', 'rm', `${n}${suffix}`]);
+  for (const n of ['app', 'side', 'int', 'late']) ok(['network', 'rm', `${n}${suffix}`]);
   for (const m of madeNetworks) {
     assert.equal(spawnSync('ip', ['link', 'show', m.bridge]).status, 1, `${m.bridge} left behind`);
     assert.equal(countLines('iptables-save', [], `berth:${m.bridge}`), 0);
