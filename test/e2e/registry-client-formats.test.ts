@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -15,6 +15,7 @@ import Docker from 'dockerode';
 import { busyboxTar } from '../helpers/busybox.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startRegistry, type TestRegistry } from '../helpers/distribution.js';
+import { hostArch, serveImage, sha } from '../helpers/fake-registry.js';
 
 let daemon: TestDaemon;
 let registry: TestRegistry;
@@ -32,8 +33,6 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const hostArch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch;
 const otherArch = hostArch === 'amd64' ? 'arm64' : 'amd64';
 
 async function pull(ref: string, platform?: string): Promise<Array<Record<string, unknown>>> {
@@ -95,34 +94,13 @@ test('OCI index: host platform by default, another with platform=, zstd layer', 
 });
 
 /** A registry that serves one image; `layer` decides the bytes sent for the layer blob. */
-function fakeRegistry(layer: (res: http.ServerResponse, good: Buffer) => void): Promise<{ host: string; layerDigest: string; close(): Promise<void> }> {
+async function fakeRegistry(layer: (res: http.ServerResponse, good: Buffer) => void): Promise<{ host: string; layerDigest: string; close(): Promise<void> }> {
   // A layer no other test has: a random file big enough for the download to be cut in the middle.
   const src = mkdtempSync(path.join(tmp, 'layer-'));
   writeFileSync(path.join(src, 'random.bin'), randomBytes(4 << 20));
   const tar = execFileSync('tar', ['-C', src, '-cf', '-', '.'], { maxBuffer: 64 << 20 });
-  const good = gzipSync(tar);
-  const layerDigest = sha(good);
-  const config = Buffer.from(JSON.stringify({ architecture: hostArch, os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(tar)] } }));
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-    config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: sha(config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layerDigest, size: good.length }],
-  }));
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '';
-    if (url === '/v2/') return res.end('{}');
-    if (url.includes('/manifests/')) {
-      res.writeHead(200, { 'Content-Type': 'application/vnd.docker.distribution.manifest.v2+json', 'Docker-Content-Digest': sha(manifest) });
-      return res.end(manifest);
-    }
-    if (url.endsWith(sha(config))) return res.end(config);
-    if (url.endsWith(layerDigest)) return layer(res, good);
-    res.writeHead(404).end();
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const host = `127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
-    resolve({ host, layerDigest, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) });
-  }));
+  const served = await serveImage([tar], (res, _i, good) => layer(res, good));
+  return { host: served.host, layerDigest: served.digests[0]!, close: served.close };
 }
 
 function blobsIn(root: string): string[] {

@@ -7,13 +7,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import { gzipSync } from 'node:zlib';
 import Docker from 'dockerode';
 import { TarWriter, type TarHeader } from '../../src/lib/tar/index.js';
 import { busyboxTar } from '../helpers/busybox.js';
+import { serveImage, sha } from '../helpers/fake-registry.js';
 import { berthBin, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 let daemon: TestDaemon;
@@ -27,8 +26,6 @@ after(async () => {
   await daemon?.stop();
 });
 
-const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const hostArch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch;
 
 type Entry = Partial<TarHeader> & { name: string; body?: Buffer };
 async function tarOf(entries: Entry[]): Promise<Buffer> {
@@ -42,39 +39,8 @@ async function tarOf(entries: Entry[]): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-interface Served {
-  host: string;
-  digests: string[];
-  close(): Promise<void>;
-}
-
-/** A registry serving one image of `tars` (gzipped); `send` decides what goes out for layer i. */
-function imageRegistry(tars: Buffer[], send: (res: http.ServerResponse, i: number, good: Buffer) => void): Promise<Served> {
-  const blobs = tars.map((t) => gzipSync(t));
-  const digests = blobs.map(sha);
-  const config = Buffer.from(JSON.stringify({ architecture: hostArch, os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: tars.map(sha) } }));
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-    config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: sha(config), size: config.length },
-    layers: blobs.map((b, i) => ({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: digests[i], size: b.length })),
-  }));
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '';
-    if (url === '/v2/') return res.end('{}');
-    if (url.includes('/manifests/')) {
-      res.writeHead(200, { 'Content-Type': 'application/vnd.docker.distribution.manifest.v2+json', 'Docker-Content-Digest': sha(manifest) });
-      return res.end(manifest);
-    }
-    if (url.endsWith(sha(config))) return res.end(config);
-    const i = digests.findIndex((d) => url.endsWith(d));
-    if (i >= 0) return send(res, i, blobs[i]!);
-    res.writeHead(404).end();
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const host = `127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
-    resolve({ host, digests, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) });
-  }));
-}
+/** The image every test here pulls: its layers, and a shell to run in it. */
+const imageRegistry = (tars: Buffer[], send: Parameters<typeof serveImage>[1]) => serveImage(tars, send, { config: { Cmd: ['sh'] } });
 
 async function pull(ref: string): Promise<Array<Record<string, unknown>>> {
   const s = (await docker.pull(ref)) as NodeJS.ReadableStream;
