@@ -2,12 +2,12 @@
 // installed (both talk to the same daemon, so any difference is the CLI's).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { busyboxTar } from '../helpers/busybox.js';
 import { berthBin, dockerCli, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { runCli } from '../helpers/cli.js';
 
 let daemon: TestDaemon;
 let tmp: string;
@@ -21,10 +21,7 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function run(bin: string, args: string[], input?: Buffer | string) {
-  const r = spawnSync(bin, args, { input, env: { ...process.env, DOCKER_HOST: daemon.host, DOCKER_CONFIG: tmp }, encoding: 'utf8', maxBuffer: 1 << 26 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (bin: string, args: string[], input?: Buffer | string) => runCli(bin, args, { host: daemon.host, config: tmp, input });
 const berth = (...args: string[]) => run(berthBin, args);
 
 test('import, images, tag, inspect, history, rmi with Docker\'s output', () => {

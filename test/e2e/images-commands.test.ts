@@ -2,12 +2,13 @@
 // against one real berthd (so a difference is the CLI's), with the expected rows spelled out too.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { busyboxTar, extractBusybox } from '../helpers/busybox.js';
 import { berthBin, dockerCli, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { runCli } from '../helpers/cli.js';
 import { startRegistry } from '../helpers/distribution.js';
 
 let daemon: TestDaemon;
@@ -24,10 +25,7 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function run(bin: string, args: string[], input?: Buffer | string) {
-  const r = spawnSync(bin, args, { input, env: { ...process.env, DOCKER_HOST: daemon.host, DOCKER_CONFIG: tmp }, encoding: 'utf8', maxBuffer: 1 << 26 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (bin: string, args: string[], input?: Buffer | string) => runCli(bin, args, { host: daemon.host, config: tmp, input });
 const berth = (...args: string[]) => run(berthBin, args);
 const ok = (...args: string[]) => {
   const r = berth(...args);

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { busyboxTar } from '../helpers/busybox.js';
 import { berthBin, dockerCli, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { runCli } from '../helpers/cli.js';
 import { deleteLink, removeBridgeRules } from '../../src/network/host.js';
 
 let daemon: TestDaemon;
@@ -13,10 +14,7 @@ const bridge = `bc${suffix}`;
 const octet = randomInt(100, 250);
 const made: Array<{ bridge: string; subnet: string }> = [];
 
-function run(bin: string, args: string[], input?: Buffer) {
-  const r = spawnSync(bin, args, { input, env: { ...process.env, DOCKER_HOST: daemon.host }, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (bin: string, args: string[], input?: Buffer) => runCli(bin, args, { host: daemon.host, input, timeout: 60_000 });
 const berth = (...args: string[]) => run(berthBin, args);
 const docker = (...args: string[]) => run(dockerCli!, args);
 
