@@ -324,12 +324,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
         const s = stats(b, id, prev);
         prev = s.sample;
         r.res.write(JSON.stringify(s.snapshot) + '\n');
-        if (!stream) {
-          // The docker CLI's `stats --no-stream` records the body's EOF as the container's error if
-          // it arrives before the CLI has printed the sample (seen under load): end a moment later.
-          await new Promise((ok) => setTimeout(ok, 250));
-          break;
-        }
+        if (!stream) break;
         await new Promise((ok) => setTimeout(ok, 1000));
       } while (!closed && b.get(id)?.State.Running);
       r.res.end();
