@@ -280,8 +280,10 @@ test('100 run --rm leave no mounts, cgroups, monitors or bundles behind', async 
   for (let i = 0; i < 100; i++) {
     const c = await docker.createContainer({ Image: 'busybox', Cmd: ['true'], HostConfig: { AutoRemove: true } });
     ids.push(c.id);
+    // Wait is asked before start, as the docker CLI does: `true` can be gone before a later request.
+    const removed = c.wait({ condition: 'removed' } as never) as unknown as Promise<unknown>;
     await c.start();
-    await (c.wait({ condition: 'removed' } as never) as unknown as Promise<unknown>);
+    await removed;
   }
   for (let i = 0; i < 50 && (await docker.listContainers({ all: true })).length; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal((await docker.listContainers({ all: true })).length, 0);
